@@ -117,6 +117,11 @@ fn run_generator(spec: &OpenAPI) -> Result<proc_macro2::TokenStream, String> {
             "ExpirationType",
             "crate::ExpirationType",
             [TypeImpl::Display].into_iter(),
+        )
+        .with_replacement(
+            "SortDirection",
+            "crate::SortDirection",
+            [TypeImpl::Display].into_iter(),
         );
     panic::set_hook(Box::new(|_| {}));
     let result = panic::catch_unwind(|| Generator::new(&settings).generate_tokens(spec));
