@@ -7,7 +7,9 @@ use std::time::Duration;
 use reqwest::{header::HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::types::MutationResult;
+use crate::types::{MutationResult, OAuthError};
+
+type GenError<E> = progenitor_client::Error<E>;
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -70,14 +72,12 @@ pub enum Error {
     },
 
     /// The server kept throttling (409 or 429) after the configured retries.
-    #[error("{operation}: throttled by the server after {attempts} attempt(s)")]
+    #[error("{operation}: still throttled by the server after the configured retries")]
     Throttled {
         /// The operation (the spec's operationId).
         operation: &'static str,
         /// The last `Retry-After` the server sent, if any.
         retry_after: Option<Duration>,
-        /// Attempts made, the first included.
-        attempts: u32,
     },
 
     /// Any other status the client does not map to a variant above.
@@ -181,7 +181,6 @@ impl Error {
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
-        attempts: u32,
     ) -> Error {
         match status.as_u16() {
             401 | 403 => Error::Unauthorized {
@@ -194,7 +193,6 @@ impl Error {
             409 | 429 => Error::Throttled {
                 operation,
                 retry_after: retry_after(headers),
-                attempts,
             },
             400 | 500 => match serde_json::from_slice::<MutationResult>(body) {
                 Ok(env) if !env.was_successful => Error::from_envelope(operation, &env),
@@ -228,12 +226,86 @@ impl Error {
         }
     }
 
+    /// Converts an error of the generated client; `T` is the success type
+    /// the operation expected, used to name the path of a decode failure.
+    pub(crate) async fn from_generated<T, E>(operation: &'static str, err: GenError<E>) -> Error
+    where
+        T: DeserializeOwned,
+        E: ErrorBody,
+    {
+        match err {
+            GenError::ErrorResponse(rv) => {
+                let (status, headers) = (rv.status(), rv.headers().clone());
+                rv.into_inner().into_error(operation, status, &headers)
+            }
+            GenError::UnexpectedResponse(response) => {
+                let (status, headers) = (response.status(), response.headers().clone());
+                match response.bytes().await {
+                    Ok(body) => Error::from_status(operation, status, &headers, &body),
+                    Err(e) => Error::transport(operation, e),
+                }
+            }
+            GenError::InvalidResponsePayload(body, _) => Error::decode::<T>(operation, &body),
+            GenError::CommunicationError(e)
+            | GenError::InvalidUpgrade(e)
+            | GenError::ResponseBodyError(e) => Error::transport(operation, e),
+            GenError::InvalidRequest(why) => Error::InvalidInput(format!("{operation}: {why}")),
+            // Only the auth hook raises Custom: a sign-in that failed.
+            GenError::Custom(why) => Error::Unauthorized {
+                status: StatusCode::UNAUTHORIZED,
+                code: None,
+                message: why,
+            },
+        }
+    }
+
     /// Builds the error for a failure without an answer.
     pub(crate) fn transport(operation: &'static str, source: reqwest::Error) -> Error {
         if source.is_timeout() {
             Error::Timeout { operation }
         } else {
             Error::Transport { operation, source }
+        }
+    }
+}
+
+/// A documented error body of the generated client, turned into an [`Error`].
+pub(crate) trait ErrorBody {
+    /// The error for this body with this status.
+    fn into_error(self, operation: &'static str, status: StatusCode, headers: &HeaderMap) -> Error;
+}
+
+/// Body-less documented errors (401, 404, 409, 429 of read operations).
+impl ErrorBody for () {
+    fn into_error(self, operation: &'static str, status: StatusCode, headers: &HeaderMap) -> Error {
+        Error::from_status(operation, status, headers, b"")
+    }
+}
+
+/// The mutation envelope of a 400 or 500.
+impl ErrorBody for MutationResult {
+    fn into_error(self, operation: &'static str, status: StatusCode, _: &HeaderMap) -> Error {
+        if self.was_successful {
+            // A 4xx/5xx that claims success is not a success.
+            return Error::Api {
+                operation,
+                status,
+                excerpt: self.message.unwrap_or_default(),
+            };
+        }
+        Error::from_envelope(operation, &self)
+    }
+}
+
+/// The token endpoint's OAuth error.
+impl ErrorBody for OAuthError {
+    fn into_error(self, _: &'static str, status: StatusCode, _: &HeaderMap) -> Error {
+        Error::Unauthorized {
+            status,
+            message: self
+                .error_description
+                .unwrap_or_else(|| "the token endpoint refused the grant".into()),
+            code: Some(self.error),
         }
     }
 }

@@ -1,12 +1,379 @@
-//! Per-request behaviour of the generated client, through progenitor's
-//! `ClientHooks`.
+//! Per-request behaviour of the generated client, in one place, through
+//! progenitor's `ClientHooks`: the `Authorization` header, pacing, retries
+//! (honouring `Retry-After`), re-authentication after a 401, and a tracing
+//! span per attempt. There is no other request path.
 
-use progenitor_client::ClientHooks;
+use std::{
+    fmt,
+    num::NonZeroU32,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use crate::generated::Client;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use rand::Rng;
+use reqwest::{header::AUTHORIZATION, Method, Request, Response, StatusCode};
+use tracing::Instrument;
 
-/// State the generated client carries for the hooks.
-#[derive(Clone, Debug, Default)]
-pub struct Hooks {}
+use crate::{auth::Auth, error::retry_after, generated::Client as Raw};
 
-impl ClientHooks<Hooks> for Client {}
+/// The one operation that must not carry (or wait for) a bearer token.
+const TOKEN_OPERATION: &str = "request_token";
+
+/// When and how often a request is tried again.
+///
+/// Throttling answers (409, 429) are retried for every method: the server did
+/// not carry the request out. 502, 503, 504 and connection failures are
+/// retried only for GET, PUT and DELETE, never for POST, whose write may have
+/// been applied.
+///
+/// ```
+/// use std::time::Duration;
+/// use nexudus_timepasses::RetryPolicy;
+/// let patient = RetryPolicy::default()
+///     .max_attempts(6)
+///     .max_delay(Duration::from_secs(120));
+/// # let _ = patient;
+/// ```
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 4 attempts, backoff from 500 ms, no single wait above 60 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy::default().max_attempts(1)
+    }
+
+    /// Attempts in all, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// First backoff delay when the server gives no `Retry-After`; it doubles
+    /// with each attempt, with random jitter.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// Longest single wait. A `Retry-After` above it is not waited for: the
+    /// call fails at once with [`Error::Throttled`](crate::Error::Throttled)
+    /// carrying that `Retry-After`.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Exponential backoff with "equal jitter": half fixed, half random.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let capped = doubled.min(self.max_delay);
+        let half = capped / 2;
+        half + half.mul_f64(rand::rng().random::<f64>())
+    }
+
+    /// The wait before the next attempt, or `None` to stop here.
+    fn next_delay(
+        &self,
+        method: &Method,
+        outcome: &reqwest::Result<Response>,
+        attempt: u32,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        match outcome {
+            Ok(r) if is_throttled(r.status()) => match retry_after(r.headers()) {
+                Some(wait) if wait > self.max_delay => None,
+                Some(wait) => Some(wait),
+                None => Some(self.backoff(attempt)),
+            },
+            Ok(r) if is_transient(r.status()) && idempotent(method) => Some(self.backoff(attempt)),
+            Err(e) if (e.is_connect() || e.is_timeout()) && idempotent(method) => {
+                Some(self.backoff(attempt))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_throttled(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 409 | 429)
+}
+
+fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 502..=504)
+}
+
+/// Methods whose repetition cannot duplicate a write.
+fn idempotent(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::PUT | Method::DELETE)
+}
+
+/// Client-side pacing: requests per minute, kept separately for writes and reads.
+///
+/// ```
+/// use nexudus_timepasses::Pacing;
+/// let pacing = Pacing::default().writes_per_minute(30).reads_per_minute(240);
+/// # let _ = pacing;
+/// ```
+#[derive(Clone, Debug)]
+pub struct Pacing {
+    writes_per_minute: Option<NonZeroU32>,
+    reads_per_minute: Option<NonZeroU32>,
+}
+
+impl Default for Pacing {
+    /// 60 writes a minute (the documented limit) and 120 reads a minute (the
+    /// stricter of the documented read limits).
+    fn default() -> Self {
+        Pacing {
+            writes_per_minute: NonZeroU32::new(60),
+            reads_per_minute: NonZeroU32::new(120),
+        }
+    }
+}
+
+impl Pacing {
+    /// No client-side pacing; the server's throttling still applies.
+    pub fn unlimited() -> Self {
+        Pacing {
+            writes_per_minute: None,
+            reads_per_minute: None,
+        }
+    }
+
+    /// Writes (POST, PUT, DELETE) allowed per minute; 0 lifts the limit.
+    pub fn writes_per_minute(mut self, n: u32) -> Self {
+        self.writes_per_minute = NonZeroU32::new(n);
+        self
+    }
+
+    /// Reads (GET) allowed per minute; 0 lifts the limit.
+    pub fn reads_per_minute(mut self, n: u32) -> Self {
+        self.reads_per_minute = NonZeroU32::new(n);
+        self
+    }
+}
+
+/// Rate limiters built from [`Pacing`]. Writes are spread evenly (burst 1);
+/// reads may burst up to a tenth of a minute's allowance.
+struct Pacer {
+    writes: Option<DefaultDirectRateLimiter>,
+    reads: Option<DefaultDirectRateLimiter>,
+}
+
+impl Pacer {
+    fn new(p: &Pacing) -> Self {
+        let limiter = |n: NonZeroU32, burst: u32| {
+            let burst = NonZeroU32::new(burst.clamp(1, n.get())).unwrap_or(NonZeroU32::MIN);
+            RateLimiter::direct(Quota::per_minute(n).allow_burst(burst))
+        };
+        Pacer {
+            writes: p.writes_per_minute.map(|n| limiter(n, 1)),
+            reads: p.reads_per_minute.map(|n| limiter(n, n.get() / 10)),
+        }
+    }
+
+    async fn wait(&self, method: &Method) {
+        let limiter = if *method == Method::GET {
+            &self.reads
+        } else {
+            &self.writes
+        };
+        if let Some(l) = limiter {
+            l.until_ready().await;
+        }
+    }
+}
+
+/// The state the generated client carries for its hooks; shared by clones.
+#[derive(Clone)]
+pub struct Hooks(Arc<Shared>);
+
+struct Shared {
+    auth: Auth,
+    retry: RetryPolicy,
+    pacer: Pacer,
+    attempt_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("auth", &self.0.auth)
+            .field("retry", &self.0.retry)
+            .field("attempt_timeout", &self.0.attempt_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hooks {
+    pub(crate) fn new(
+        auth: Auth,
+        retry: RetryPolicy,
+        pacing: &Pacing,
+        attempt_timeout: Option<Duration>,
+    ) -> Self {
+        Hooks(Arc::new(Shared {
+            auth,
+            retry,
+            pacer: Pacer::new(pacing),
+            attempt_timeout,
+        }))
+    }
+
+    pub(crate) fn auth(&self) -> &Auth {
+        &self.0.auth
+    }
+}
+
+impl ClientHooks<Hooks> for Raw {
+    /// Adds the `Authorization` header, signing in first when needed.
+    async fn pre<E>(
+        &self,
+        request: &mut Request,
+        info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        if info.operation_id == TOKEN_OPERATION {
+            return Ok(());
+        }
+        match self.inner().auth().header(self).await {
+            Ok(Some(value)) => {
+                request.headers_mut().insert(AUTHORIZATION, value);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(progenitor_client::Error::Custom(e.to_string())),
+        }
+    }
+
+    /// Sends the request, pacing and retrying it as the policy says.
+    async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+        execute(self, request, info.operation_id).await
+    }
+}
+
+/// The attempt loop. Each attempt is paced, traced and given the per-attempt
+/// timeout; the last answer (or error) is returned for the caller to map.
+async fn execute(
+    raw: &Raw,
+    mut request: Request,
+    operation: &'static str,
+) -> reqwest::Result<Response> {
+    let hooks = &raw.inner().0;
+    let method = request.method().clone();
+    let mut reauthenticated = false;
+    let mut attempt = 1;
+    loop {
+        if let Some(t) = hooks.attempt_timeout {
+            *request.timeout_mut() = Some(t);
+        }
+        // A body that cannot be cloned (a stream) is sent once, never retried.
+        let spare = request.try_clone();
+        let sent_auth = request.headers().get(AUTHORIZATION).cloned();
+        hooks.pacer.wait(&method).await;
+        let outcome = send_traced(raw, request, operation, attempt).await;
+        let Some(mut next) = spare else {
+            return outcome;
+        };
+
+        let unauthorized = matches!(&outcome, Ok(r) if r.status() == StatusCode::UNAUTHORIZED);
+        if unauthorized && !reauthenticated && operation != TOKEN_OPERATION {
+            reauthenticated = true;
+            if let Some(fresh) = hooks.auth.after_unauthorized(raw, sent_auth).await {
+                next.headers_mut().insert(AUTHORIZATION, fresh);
+                request = next;
+                attempt += 1;
+                continue;
+            }
+            return outcome;
+        }
+        let Some(delay) = hooks.retry.next_delay(&method, &outcome, attempt) else {
+            return outcome;
+        };
+        tracing::debug!(
+            operation,
+            attempt,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
+        tokio::time::sleep(delay).await;
+        request = next;
+        attempt += 1;
+    }
+}
+
+/// One attempt inside a span carrying operation, method, attempt, status
+/// and latency (never headers or bodies, which may hold secrets).
+async fn send_traced(
+    raw: &Raw,
+    request: Request,
+    operation: &'static str,
+    attempt: u32,
+) -> reqwest::Result<Response> {
+    let span = tracing::info_span!(
+        "nexudus.request",
+        operation,
+        method = %request.method(),
+        attempt,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let outcome = raw.client().execute(request).instrument(span.clone()).await;
+    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    match &outcome {
+        Ok(r) => {
+            span.record("status", r.status().as_u16());
+            span.in_scope(|| tracing::debug!("answered"));
+        }
+        Err(e) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_under_the_cap() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(1000));
+        for attempt in 1..20 {
+            let d = p.backoff(attempt);
+            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1).min(16)))
+                .min(Duration::from_millis(1000));
+            assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn posts_are_not_idempotent() {
+        assert!(!idempotent(&Method::POST));
+        assert!(
+            idempotent(&Method::GET) && idempotent(&Method::PUT) && idempotent(&Method::DELETE)
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! Credentials and the `Authorization` header they produce.
+//!
+//! Bearer and basic credentials give a fixed header. A password grant signs in
+//! at `/api/token` on first use, refreshes before the token expires and once
+//! after a 401, and keeps the rotated refresh token. One lock serialises the
+//! token exchanges, so concurrent requests share one refresh instead of racing
+//! (a second refresh would invalidate the first one's rotated token).
+//! Secrets live in `SecretString` and never reach `Debug`, `Display`, errors or
+//! logs.
+
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use base64::Engine as _;
+use futures::future::BoxFuture;
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+
+use crate::{
+    error::Error,
+    generated::{types, Client as Raw},
+};
+
+/// A function that returns the current two-factor (TOTP) code.
+pub type TotpProvider = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// How the client authenticates.
+///
+/// ```
+/// use nexudus_timepasses::Credentials;
+/// let c = Credentials::password("ops@example.com", "hunter2")
+///     .with_client_id("5b0f4f0e-7d3c-4a55-9d0e-2f9a3c1b2d4e");
+/// // Secrets never show in Debug output.
+/// assert!(!format!("{c:?}").contains("hunter2"));
+/// ```
+#[derive(Clone)]
+pub enum Credentials {
+    /// A bearer token obtained elsewhere; sent as is, never refreshed.
+    Bearer(SecretString),
+    /// Email and password sent on every request (HTTP basic).
+    Basic {
+        /// The account's email.
+        email: String,
+        /// The account's password.
+        password: SecretString,
+    },
+    /// Email and password exchanged at `/api/token` for a bearer token that
+    /// the client refreshes by itself.
+    Password(PasswordGrant),
+}
+
+/// Settings of a password grant; see [`Credentials::password`].
+#[derive(Clone)]
+pub struct PasswordGrant {
+    email: String,
+    password: SecretString,
+    client_id: Option<String>,
+    totp: Option<TotpProvider>,
+}
+
+impl Credentials {
+    /// A bearer token obtained elsewhere.
+    pub fn bearer(token: impl Into<String>) -> Self {
+        Credentials::Bearer(SecretString::from(token.into()))
+    }
+
+    /// HTTP basic authentication with the account's email and password.
+    pub fn basic(email: impl Into<String>, password: impl Into<String>) -> Self {
+        Credentials::Basic {
+            email: email.into(),
+            password: SecretString::from(password.into()),
+        }
+    }
+
+    /// The password grant: the client signs in at `/api/token` and keeps the
+    /// token fresh.
+    pub fn password(email: impl Into<String>, password: impl Into<String>) -> Self {
+        Credentials::Password(PasswordGrant {
+            email: email.into(),
+            password: SecretString::from(password.into()),
+            client_id: None,
+            totp: None,
+        })
+    }
+
+    /// Sets the `client_id` of a password grant (the API defaults it to the
+    /// email). One refresh token exists per client_id. No effect on other
+    /// credentials.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        if let Credentials::Password(g) = &mut self {
+            g.client_id = Some(client_id.into());
+        }
+        self
+    }
+
+    /// Supplies two-factor codes for a password grant. It is called at every
+    /// sign-in (not on refresh), so it must return the code valid now.
+    pub fn with_totp(mut self, totp: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        if let Credentials::Password(g) = &mut self {
+            g.totp = Some(Arc::new(totp));
+        }
+        self
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Bearer(_) => f.write_str("Credentials::Bearer([redacted])"),
+            Credentials::Basic { email, .. } => {
+                write!(
+                    f,
+                    "Credentials::Basic {{ email: {email:?}, password: [redacted] }}"
+                )
+            }
+            Credentials::Password(g) => write!(
+                f,
+                "Credentials::Password {{ email: {:?}, password: [redacted], client_id: {:?}, totp: {} }}",
+                g.email,
+                g.client_id,
+                if g.totp.is_some() {
+                    "[provider]"
+                } else {
+                    "none"
+                }
+            ),
+        }
+    }
+}
+
+/// A bearer token from the token endpoint.
+struct Token {
+    header: HeaderValue,
+    refresh: Option<SecretString>,
+    /// When to refresh: a margin before the server's expiry.
+    refresh_at: Option<Instant>,
+}
+
+/// Produces `Authorization` headers for one client; shared by its clones.
+pub(crate) struct Auth {
+    credentials: Option<Credentials>,
+    /// The fixed header of bearer and basic credentials.
+    fixed: Option<HeaderValue>,
+    /// The password grant's current token; the lock is held across a token
+    /// exchange, which is what makes concurrent refreshes single-flight.
+    token: Mutex<Option<Token>>,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// Prepares the header of fixed credentials; fails on text a header cannot hold.
+    pub(crate) fn new(credentials: Option<Credentials>) -> Result<Self, Error> {
+        let fixed = match &credentials {
+            Some(Credentials::Bearer(t)) => {
+                Some(secret_header(&format!("Bearer {}", t.expose_secret()))?)
+            }
+            Some(Credentials::Basic { email, password }) => {
+                let raw = format!("{email}:{}", password.expose_secret());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                Some(secret_header(&format!("Basic {encoded}"))?)
+            }
+            _ => None,
+        };
+        Ok(Auth {
+            credentials,
+            fixed,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// The header to send now: fixed, or a fresh password-grant token
+    /// (signing in or refreshing first when needed). `None` without credentials.
+    ///
+    /// Boxed, like [`after_unauthorized`](Self::after_unauthorized): the token
+    /// request runs through the hooks that call these, and a named future
+    /// type keeps that recursion finite.
+    pub(crate) fn header<'a>(
+        &'a self,
+        raw: &'a Raw,
+    ) -> BoxFuture<'a, Result<Option<HeaderValue>, Error>> {
+        Box::pin(async move {
+            let Some(Credentials::Password(grant)) = &self.credentials else {
+                return Ok(self.fixed.clone());
+            };
+            let mut slot = self.token.lock().await;
+            let stale = match slot.as_ref() {
+                None => true,
+                Some(t) => t.refresh_at.is_some_and(|at| Instant::now() >= at),
+            };
+            if stale {
+                *slot = Some(self.exchange(raw, grant, slot.take()).await?);
+            }
+            Ok(slot.as_ref().map(|t| t.header.clone()))
+        })
+    }
+
+    /// Called after a 401 answered a request sent with `rejected`. Returns
+    /// the header to retry with, or `None` when retrying cannot help (fixed
+    /// credentials, or the token exchange failed).
+    pub(crate) fn after_unauthorized<'a>(
+        &'a self,
+        raw: &'a Raw,
+        rejected: Option<HeaderValue>,
+    ) -> BoxFuture<'a, Option<HeaderValue>> {
+        Box::pin(async move {
+            let Some(Credentials::Password(grant)) = &self.credentials else {
+                return None;
+            };
+            let mut slot = self.token.lock().await;
+            if let Some(current) = slot.as_ref() {
+                if Some(&current.header) != rejected.as_ref() {
+                    // Another request already replaced the rejected token.
+                    return Some(current.header.clone());
+                }
+            }
+            match self.exchange(raw, grant, slot.take()).await {
+                Ok(token) => {
+                    let header = token.header.clone();
+                    *slot = Some(token);
+                    Some(header)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "token exchange after a 401 failed");
+                    None
+                }
+            }
+        })
+    }
+
+    /// Refreshes with the previous token's refresh token when there is one,
+    /// and signs in with the password when there is none or it was refused.
+    async fn exchange(
+        &self,
+        raw: &Raw,
+        grant: &PasswordGrant,
+        previous: Option<Token>,
+    ) -> Result<Token, Error> {
+        if let Some(refresh) = previous.and_then(|t| t.refresh) {
+            match request(raw, grant, refresh_body(grant, &refresh)).await {
+                Ok(token) => return Ok(token),
+                Err(e) => tracing::debug!(error = %e, "refresh refused; signing in again"),
+            }
+        }
+        request(raw, grant, password_body(grant)).await
+    }
+}
+
+fn password_body(grant: &PasswordGrant) -> types::TokenRequest {
+    types::TokenRequest::PasswordGrant(types::PasswordGrant {
+        grant_type: types::PasswordGrantGrantType::Password,
+        username: grant.email.clone(),
+        password: grant.password.expose_secret().to_owned(),
+        totp: grant.totp.as_ref().map(|f| f()),
+        client_id: grant.client_id.clone(),
+    })
+}
+
+fn refresh_body(grant: &PasswordGrant, refresh: &SecretString) -> types::TokenRequest {
+    types::TokenRequest::RefreshTokenGrant(types::RefreshTokenGrant {
+        grant_type: types::RefreshTokenGrantGrantType::RefreshToken,
+        refresh_token: refresh.expose_secret().to_owned(),
+        client_id: Some(client_id(grant).to_owned()),
+    })
+}
+
+/// The API requires the sign-in client_id on refresh, the email by default.
+fn client_id(grant: &PasswordGrant) -> &str {
+    grant.client_id.as_deref().unwrap_or(&grant.email)
+}
+
+/// One call to the token endpoint, through the generated client (so it gets
+/// the same transport: retries on throttling, pacing, tracing).
+async fn request(
+    raw: &Raw,
+    grant: &PasswordGrant,
+    body: types::TokenRequest,
+) -> Result<Token, Error> {
+    let op = "request_token";
+    let answer = raw
+        .request_token()
+        .client_id(client_id(grant).to_owned())
+        .body(body)
+        .send()
+        .await;
+    let token = match answer {
+        Ok(v) => v.into_inner(),
+        Err(e) => return Err(Error::from_generated::<types::TokenResponse, _>(op, e).await),
+    };
+    let header = secret_header(&format!("Bearer {}", token.access_token))?;
+    Ok(Token {
+        header,
+        refresh: token.refresh_token.map(SecretString::from),
+        refresh_at: token.expires_in.map(refresh_deadline),
+    })
+}
+
+/// Refresh a tenth of the lifetime (at most a minute) before expiry.
+fn refresh_deadline(expires_in: i64) -> Instant {
+    let life = Duration::from_secs(expires_in.max(0) as u64);
+    let margin = (life / 10).min(Duration::from_secs(60));
+    Instant::now() + life.saturating_sub(margin)
+}
+
+/// A header value marked sensitive, so that HTTP debug output hides it.
+fn secret_header(text: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| {
+        Error::InvalidInput("credentials contain characters a header cannot carry".into())
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_every_secret() {
+        let all = [
+            Credentials::bearer("tok-SECRET"),
+            Credentials::basic("a@b.c", "pw-SECRET"),
+            Credentials::password("a@b.c", "pw-SECRET").with_totp(|| "123456".into()),
+        ];
+        for c in all {
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("SECRET"), "{shown}");
+            let auth = Auth::new(Some(c)).unwrap();
+            assert!(!format!("{auth:?}").contains("SECRET"));
+        }
+    }
+
+    #[test]
+    fn basic_header_is_base64_of_email_and_password() {
+        let auth = Auth::new(Some(Credentials::basic("a@b.c", "pw"))).unwrap();
+        assert_eq!(auth.fixed.unwrap().to_str().unwrap(), "Basic YUBiLmM6cHc=");
+    }
+
+    #[test]
+    fn refresh_comes_before_expiry() {
+        let at = refresh_deadline(600);
+        let left = at - Instant::now();
+        assert!(
+            left <= Duration::from_secs(540) && left > Duration::from_secs(530),
+            "{left:?}"
+        );
+    }
+}

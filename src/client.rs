@@ -1,0 +1,268 @@
+//! The client and its builder: base URL, credentials, timeouts, user agent,
+//! retry and pacing policy, paging settings, and an optional caller-built
+//! `reqwest::Client`.
+
+use std::{fmt, num::NonZeroU32, time::Duration};
+
+use crate::{
+    auth::{Auth, Credentials},
+    error::{Error, Result},
+    generated::Client as Raw,
+    transport::{Hooks, Pacing, RetryPolicy},
+};
+
+/// Where the Nexudus API lives.
+pub const DEFAULT_BASE_URL: &str = "https://spaces.nexudus.com";
+
+/// Records per page when a listing does not set `size` (the API's own default).
+pub const DEFAULT_PAGE_SIZE: u32 = 25;
+
+/// A Nexudus client. Cheap to clone; clones share one connection pool, one
+/// token and one pacing budget, and can be used from many tasks at once.
+///
+/// ```no_run
+/// # async fn run() -> nexudus_timepasses::Result<()> {
+/// use nexudus_timepasses::{Client, Credentials};
+/// let client = Client::builder()
+///     .credentials(Credentials::password("ops@example.com", "secret"))
+///     .build()?;
+/// let pass = client.time_passes().get(87654321).await?;
+/// println!("{} costs {}", pass.name, pass.price);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) raw: Raw,
+    pub(crate) page_size: NonZeroU32,
+    pub(crate) concurrency: usize,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.raw.baseurl)
+            .field("hooks", &self.raw.inner)
+            .field("page_size", &self.page_size)
+            .field("concurrency", &self.concurrency)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts a builder with the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.raw.baseurl
+    }
+
+    /// The generated client, for calls this layer does not wrap. Its requests
+    /// go through the same hooks: auth, retries, pacing and tracing.
+    pub fn raw(&self) -> &Raw {
+        &self.raw
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use nexudus_timepasses::{Client, Credentials, Pacing, RetryPolicy};
+/// let client = Client::builder()
+///     .base_url("https://spaces.nexudus.com/") // a trailing slash is fine
+///     .credentials(Credentials::bearer("token"))
+///     .connect_timeout(Duration::from_secs(5))
+///     .timeout(Duration::from_secs(30))
+///     .retry(RetryPolicy::default().max_attempts(5))
+///     .pacing(Pacing::default().writes_per_minute(30))
+///     .page_size(100)
+///     .concurrency(4)
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.base_url(), "https://spaces.nexudus.com");
+/// ```
+#[derive(Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    credentials: Option<Credentials>,
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    user_agent: String,
+    retry: RetryPolicy,
+    pacing: Pacing,
+    page_size: u32,
+    concurrency: usize,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: DEFAULT_BASE_URL.into(),
+            credentials: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Some(Duration::from_secs(30)),
+            user_agent: concat!("nexudus-timepasses/", env!("CARGO_PKG_VERSION")).into(),
+            retry: RetryPolicy::default(),
+            pacing: Pacing::default(),
+            page_size: DEFAULT_PAGE_SIZE,
+            concurrency: 4,
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL (scheme, host, optional port and path stem).
+    /// Default: <https://spaces.nexudus.com>. A trailing slash is removed.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// How to authenticate. Without credentials requests are sent anonymously.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s). Ignored with
+    /// [`http_client`](Self::http_client), whose settings are the caller's.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for each attempt of a request, answer included
+    /// (default 30 s, the official SDK's).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The `User-Agent` header. Ignored with [`http_client`](Self::http_client).
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// When to retry; see [`RetryPolicy`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Client-side request pacing; see [`Pacing`].
+    pub fn pacing(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Records per page for streams and listings that do not set `size`
+    /// (default 25).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size;
+        self
+    }
+
+    /// Pages a stream fetches at once (default 4). A stream holds at most
+    /// this many pages in memory.
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.concurrency = pages;
+        self
+    }
+
+    /// Uses the caller's `reqwest::Client` (its pool, proxy, TLS and timeouts).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let base_url = normalise_base_url(&self.base_url)?;
+        let page_size = NonZeroU32::new(self.page_size)
+            .ok_or_else(|| Error::InvalidInput("page size must be at least 1".into()))?;
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .user_agent(self.user_agent)
+                .build()
+                .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let hooks = Hooks::new(
+            Auth::new(self.credentials)?,
+            self.retry,
+            &self.pacing,
+            self.timeout,
+        );
+        Ok(Client {
+            raw: Raw::new_with_client(&base_url, http, hooks),
+            page_size,
+            concurrency: self.concurrency.max(1),
+        })
+    }
+}
+
+/// Accepts an http(s) URL and drops trailing slashes (progenitor would
+/// otherwise build `//api/...`).
+fn normalise_base_url(text: &str) -> Result<String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| Error::InvalidInput(format!("base URL {text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::InvalidInput(format!(
+            "base URL {text:?} must be http(s) with a host"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::InvalidInput(format!(
+            "base URL {text:?} must not have a query or fragment"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_is_normalised_and_checked() {
+        assert_eq!(
+            normalise_base_url("https://x.test/").unwrap(),
+            "https://x.test"
+        );
+        assert_eq!(
+            normalise_base_url("http://127.0.0.1:8080/stem/").unwrap(),
+            "http://127.0.0.1:8080/stem"
+        );
+        for bad in [
+            "",
+            "spaces.nexudus.com",
+            "ftp://x.test",
+            "https://x.test/?a=1",
+        ] {
+            assert!(
+                matches!(normalise_base_url(bad), Err(Error::InvalidInput(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let c = Client::builder()
+            .credentials(Credentials::basic("a@b.c", "pw-SECRET"))
+            .build()
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("a@b.c") && !shown.contains("pw-SECRET"),
+            "{shown}"
+        );
+    }
+}
