@@ -1,1 +1,68 @@
-fn main() {}
+//! `cargo xtask`: the workspace's task runner (the alias lives in `.cargo/config.toml`).
+//!
+//! Plain Rust over `std::process::Command`. The spec tools it drives install
+//! themselves on first use, pinned: Node tools from `tools/package-lock.json`
+//! into `tools/node_modules`, Python tools from `tools/requirements.txt` into
+//! `target/xtask-venv`.
+
+mod check;
+mod generate;
+mod lint;
+mod node;
+mod process;
+mod python;
+mod reuse;
+mod stamp;
+mod workspace;
+
+use std::process::ExitCode;
+
+use workspace::Workspace;
+
+/// Every failure is one message for the user; the command that failed has
+/// already printed its own output.
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  generate   write the code build.rs generates from openapi.yaml to
+             target/generated/generated.rs, where a reviewer can read it
+  lint       lint openapi.yaml with Redocly CLI, Spectral and
+             openapi-spec-validator; any error or warning fails
+  reuse      generate TypeScript types and a Python client from openapi.yaml
+             and prove them usable (tsc on tools/reuse/list-timepasses.ts,
+             python tools/reuse/decode_example.py)
+  check      what CI runs, in order: lint, reuse, cargo test --workspace
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if let Some(extra) = args.get(1) {
+        eprintln!("xtask {command}: unexpected argument `{extra}`\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let result = Workspace::locate().and_then(|ws| match command.as_str() {
+        "generate" => generate::run(&ws),
+        "lint" => lint::run(&ws),
+        "reuse" => reuse::run(&ws),
+        "check" => check::run(&ws),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("\nxtask {command} failed: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
