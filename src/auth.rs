@@ -301,15 +301,16 @@ async fn request(
     Ok(Token {
         header,
         refresh: token.refresh_token.map(SecretString::from),
-        refresh_at: token.expires_in.map(refresh_deadline),
+        refresh_at: token.expires_in.and_then(refresh_deadline),
     })
 }
 
-/// Refresh a tenth of the lifetime (at most a minute) before expiry.
-fn refresh_deadline(expires_in: i64) -> Instant {
+/// Refresh a tenth of the lifetime (at most a minute) before expiry. A
+/// lifetime too long to represent means no early refresh (only after a 401).
+fn refresh_deadline(expires_in: i64) -> Option<Instant> {
     let life = Duration::from_secs(expires_in.max(0) as u64);
     let margin = (life / 10).min(Duration::from_secs(60));
-    Instant::now() + life.saturating_sub(margin)
+    Instant::now().checked_add(life.saturating_sub(margin))
 }
 
 /// A header value marked sensitive, so that HTTP debug output hides it.
@@ -348,7 +349,7 @@ mod tests {
 
     #[test]
     fn refresh_comes_before_expiry() {
-        let at = refresh_deadline(600);
+        let at = refresh_deadline(600).unwrap();
         let left = at - Instant::now();
         assert!(
             left <= Duration::from_secs(540) && left > Duration::from_secs(530),

@@ -14,6 +14,9 @@ use crate::{
 /// Where the Nexudus API lives.
 pub const DEFAULT_BASE_URL: &str = "https://spaces.nexudus.com";
 
+/// Time allowed for each attempt of a request, unless set otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Records per page when a listing does not set `size` (the API's own default).
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
@@ -104,7 +107,7 @@ impl Default for ClientBuilder {
             base_url: DEFAULT_BASE_URL.into(),
             credentials: None,
             connect_timeout: Duration::from_secs(10),
-            timeout: Some(Duration::from_secs(30)),
+            timeout: None,
             user_agent: concat!("nexudus-timepasses/", env!("CARGO_PKG_VERSION")).into(),
             retry: RetryPolicy::default(),
             pacing: Pacing::default(),
@@ -136,8 +139,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for each attempt of a request, answer included
-    /// (default 30 s, the official SDK's).
+    /// Time allowed for each attempt of a request, answer included.
+    /// Default: 30 s (the official SDK's) on the client's own HTTP client;
+    /// with [`http_client`](Self::http_client), that client's own timeout,
+    /// unless this is set.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -175,7 +180,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses the caller's `reqwest::Client` (its pool, proxy, TLS and timeouts).
+    /// Uses the caller's `reqwest::Client` (its pool, proxy, TLS, user agent
+    /// and timeouts; [`timeout`](Self::timeout) still applies when set).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -186,6 +192,11 @@ impl ClientBuilder {
         let base_url = normalise_base_url(&self.base_url)?;
         let page_size = NonZeroU32::new(self.page_size)
             .ok_or_else(|| Error::InvalidInput("page size must be at least 1".into()))?;
+        // A caller's HTTP client keeps its own timeout unless one was set here.
+        let attempt_timeout = match &self.http {
+            Some(_) => self.timeout,
+            None => Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)),
+        };
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -198,7 +209,7 @@ impl ClientBuilder {
             Auth::new(self.credentials)?,
             self.retry,
             &self.pacing,
-            self.timeout,
+            attempt_timeout,
         );
         Ok(Client {
             raw: Raw::new_with_client(&base_url, http, hooks),

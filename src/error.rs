@@ -194,9 +194,9 @@ impl Error {
                 operation,
                 retry_after: retry_after(headers),
             },
-            400 | 500 => match serde_json::from_slice::<MutationResult>(body) {
-                Ok(env) if !env.was_successful => Error::from_envelope(operation, &env),
-                _ => Error::Api {
+            400 => match serde_json::from_slice::<MutationResult>(body) {
+                Ok(env) => env.into_error(operation, status, headers),
+                Err(_) => Error::Api {
                     operation,
                     status,
                     excerpt: excerpt(operation, body),
@@ -282,18 +282,18 @@ impl ErrorBody for () {
     }
 }
 
-/// The mutation envelope of a 400 or 500.
+/// The mutation envelope of a 400 (refused data: a validation error) or a
+/// 500 (the server failed, as a failed delete answers: it keeps its status).
 impl ErrorBody for MutationResult {
     fn into_error(self, operation: &'static str, status: StatusCode, _: &HeaderMap) -> Error {
-        if self.was_successful {
-            // A 4xx/5xx that claims success is not a success.
-            return Error::Api {
-                operation,
-                status,
-                excerpt: self.message.unwrap_or_default(),
-            };
+        if status == StatusCode::BAD_REQUEST && !self.was_successful {
+            return Error::from_envelope(operation, &self);
         }
-        Error::from_envelope(operation, &self)
+        Error::Api {
+            operation,
+            status,
+            excerpt: self.message.unwrap_or_default(),
+        }
     }
 }
 

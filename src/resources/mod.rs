@@ -144,7 +144,7 @@ impl<'c, K: Kind> Handle<'c, K> {
     /// `size` on the generated request; unset, `size` is the client's page size.
     pub async fn list(&self, query: impl FnOnce(K::Query<'c>) -> K::Query<'c>) -> Result<K::Page> {
         let request = query(K::sized(K::query(self.raw()), self.client.page_size));
-        finish::<_, ()>(K::OPS.list, K::send_list(request).await).await
+        call(self.client, K::OPS.list, K::send_list(request)).await
     }
 
     /// Every matching record across all pages, as a stream in listing order.
@@ -168,7 +168,7 @@ impl<'c, K: Kind> Handle<'c, K> {
                     query(K::sized(K::query(&client.raw), client.page_size)),
                     page,
                 );
-                let answer = finish::<_, ()>(K::OPS.list, K::send_list(request).await).await?;
+                let answer = call(client, K::OPS.list, K::send_list(request)).await?;
                 Ok(K::page_of(answer))
             }
         };
@@ -186,7 +186,7 @@ impl<'c, K: Kind> Handle<'c, K> {
 
     /// The full record with this Id.
     pub async fn get(&self, id: i32) -> Result<K::Record> {
-        finish::<_, ()>(K::OPS.get, K::send_get(self.raw(), id).await).await
+        call(self.client, K::OPS.get, K::send_get(self.raw(), id)).await
     }
 
     /// The full records of these Ids, in one request (batch get). Ids with no
@@ -198,12 +198,18 @@ impl<'c, K: Kind> Handle<'c, K> {
         }
         let list = IdList::try_from(crate::filters::id_list(ids))
             .map_err(|e| Error::InvalidInput(format!("{}: {e}", K::OPS.get_many)))?;
-        finish::<_, ()>(K::OPS.get_many, K::send_get_many(self.raw(), list).await).await
+        call(
+            self.client,
+            K::OPS.get_many,
+            K::send_get_many(self.raw(), list),
+        )
+        .await
     }
 
     /// Creates a record and returns its new Id (the envelope's `Value.Id`).
     pub async fn create(&self, body: K::Create) -> Result<i32> {
-        let envelope = mutation(K::OPS.create, K::send_create(self.raw(), body).await).await?;
+        let envelope =
+            mutation(self.client, K::OPS.create, K::send_create(self.raw(), body)).await?;
         value_id(K::OPS.create, &envelope)
     }
 
@@ -229,7 +235,8 @@ impl<'c, K: Kind> Handle<'c, K> {
     /// field the server sent that the spec does not list).
     pub async fn replace(&self, record: &K::Record) -> Result<i32> {
         let body = self.update_body(record)?;
-        let envelope = mutation(K::OPS.update, K::send_update(self.raw(), body).await).await?;
+        let envelope =
+            mutation(self.client, K::OPS.update, K::send_update(self.raw(), body)).await?;
         value_id(K::OPS.update, &envelope)
     }
 
@@ -248,13 +255,18 @@ impl<'c, K: Kind> Handle<'c, K> {
 
     /// Deletes the record with this Id and returns the Id the server reports.
     pub async fn delete(&self, id: i32) -> Result<i32> {
-        let envelope = mutation(K::OPS.delete, K::send_delete(self.raw(), id).await).await?;
+        let envelope = mutation(self.client, K::OPS.delete, K::send_delete(self.raw(), id)).await?;
         Ok(envelope_id(&envelope).unwrap_or(id))
     }
 
     /// The commands available, for all records or for the one with `id`.
     pub async fn commands(&self, id: Option<i32>) -> Result<Vec<Command>> {
-        finish::<_, ()>(K::OPS.commands, K::send_commands(self.raw(), id).await).await
+        call(
+            self.client,
+            K::OPS.commands,
+            K::send_commands(self.raw(), id),
+        )
+        .await
     }
 
     /// Runs the command `key` on the records `ids` with `parameters`
@@ -283,7 +295,7 @@ impl<'c, K: Kind> Handle<'c, K> {
                 })
                 .collect(),
         };
-        mutation(K::OPS.run, K::send_run(self.raw(), body).await).await
+        mutation(self.client, K::OPS.run, K::send_run(self.raw(), body)).await
     }
 }
 
@@ -304,23 +316,31 @@ impl Client {
     }
 }
 
-/// Unwraps a success or converts the failure.
-async fn finish<T: DeserializeOwned, E: ErrorBody>(
+/// Sends a request and unwraps the answer or converts the failure.
+///
+/// Signs in first when the credentials need a token: the hooks can only
+/// report a failed sign-in as text, so doing it here keeps its typed error
+/// (an OAuth code, a decode failure, a timeout). The hook then finds the
+/// token ready.
+async fn call<T: DeserializeOwned, E: ErrorBody>(
+    client: &Client,
     op: &'static str,
-    answer: Answer<T, E>,
+    request: BoxFuture<'_, Answer<T, E>>,
 ) -> Result<T> {
-    match answer {
+    client.raw.inner.auth().header(&client.raw).await?;
+    match request.await {
         Ok(value) => Ok(value.into_inner()),
         Err(e) => Err(Error::from_generated::<T, E>(op, e).await),
     }
 }
 
-/// Like [`finish`], and a 200 envelope with `WasSuccessful: false` is an error.
+/// Like [`call`], and a 200 envelope with `WasSuccessful: false` is an error.
 async fn mutation(
+    client: &Client,
     op: &'static str,
-    answer: Answer<MutationResult, MutationResult>,
+    request: BoxFuture<'_, Answer<MutationResult, MutationResult>>,
 ) -> Result<MutationResult> {
-    let envelope = finish(op, answer).await?;
+    let envelope = call(client, op, request).await?;
     if envelope.was_successful {
         Ok(envelope)
     } else {
