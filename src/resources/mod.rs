@@ -28,6 +28,14 @@ use crate::{
 /// What the generated client answers.
 pub(crate) type Answer<T, E = ()> = std::result::Result<ResponseValue<T>, GenError<E>>;
 
+/// A request of the generated client, sent when awaited.
+#[doc(hidden)]
+pub type Sent<'a, T, E = ()> = BoxFuture<'a, Answer<T, E>>;
+
+/// A mutation request: its success and error bodies are both the envelope.
+#[doc(hidden)]
+pub type Mutated<'a> = Sent<'a, MutationResult, MutationResult>;
+
 /// A resource of the API, as the generic [`Handle`] needs it. Implemented by
 /// [`TimePasses`], [`CoworkerTimePasses`] and [`ProductTimePasses`]; not meant
 /// to be implemented elsewhere.
@@ -51,8 +59,6 @@ pub trait Kind: Send + Sync + 'static {
     #[doc(hidden)]
     fn record_id(record: &Self::Record) -> i32;
     #[doc(hidden)]
-    fn item_id(item: &Self::ListItem) -> i32;
-    #[doc(hidden)]
     fn page_of(page: Self::Page) -> PageOf<Self::ListItem>;
     #[doc(hidden)]
     fn query(raw: &Raw) -> Self::Query<'_>;
@@ -61,30 +67,21 @@ pub trait Kind: Send + Sync + 'static {
     #[doc(hidden)]
     fn sized(query: Self::Query<'_>, size: NonZeroU32) -> Self::Query<'_>;
     #[doc(hidden)]
-    fn send_list(query: Self::Query<'_>) -> BoxFuture<'_, Answer<Self::Page>>;
+    fn send_list(query: Self::Query<'_>) -> Sent<'_, Self::Page>;
     #[doc(hidden)]
-    fn send_get(raw: &Raw, id: i32) -> BoxFuture<'_, Answer<Self::Record>>;
+    fn send_get(raw: &Raw, id: i32) -> Sent<'_, Self::Record>;
     #[doc(hidden)]
-    fn send_get_many(raw: &Raw, ids: IdList) -> BoxFuture<'_, Answer<Vec<Self::Record>>>;
+    fn send_get_many(raw: &Raw, ids: IdList) -> Sent<'_, Vec<Self::Record>>;
     #[doc(hidden)]
-    fn send_create(
-        raw: &Raw,
-        body: Self::Create,
-    ) -> BoxFuture<'_, Answer<MutationResult, MutationResult>>;
+    fn send_create(raw: &Raw, body: Self::Create) -> Mutated<'_>;
     #[doc(hidden)]
-    fn send_update(
-        raw: &Raw,
-        body: Self::Update,
-    ) -> BoxFuture<'_, Answer<MutationResult, MutationResult>>;
+    fn send_update(raw: &Raw, body: Self::Update) -> Mutated<'_>;
     #[doc(hidden)]
-    fn send_delete(raw: &Raw, id: i32) -> BoxFuture<'_, Answer<MutationResult, MutationResult>>;
+    fn send_delete(raw: &Raw, id: i32) -> Mutated<'_>;
     #[doc(hidden)]
-    fn send_commands(raw: &Raw, id: Option<i32>) -> BoxFuture<'_, Answer<Vec<Command>>>;
+    fn send_commands(raw: &Raw, id: Option<i32>) -> Sent<'_, Vec<Command>>;
     #[doc(hidden)]
-    fn send_run(
-        raw: &Raw,
-        body: RunCommandRequest,
-    ) -> BoxFuture<'_, Answer<MutationResult, MutationResult>>;
+    fn send_run(raw: &Raw, body: RunCommandRequest) -> Mutated<'_>;
 }
 
 /// The operationIds of one resource, for errors and logs.
@@ -325,7 +322,7 @@ impl Client {
 async fn call<T: DeserializeOwned, E: ErrorBody>(
     client: &Client,
     op: &'static str,
-    request: BoxFuture<'_, Answer<T, E>>,
+    request: Sent<'_, T, E>,
 ) -> Result<T> {
     client.raw.inner.auth().header(&client.raw).await?;
     match request.await {
@@ -338,7 +335,7 @@ async fn call<T: DeserializeOwned, E: ErrorBody>(
 async fn mutation(
     client: &Client,
     op: &'static str,
-    request: BoxFuture<'_, Answer<MutationResult, MutationResult>>,
+    request: Mutated<'_>,
 ) -> Result<MutationResult> {
     let envelope = call(client, op, request).await?;
     if envelope.was_successful {
@@ -402,9 +399,6 @@ macro_rules! resource_kind {
             fn record_id(record: &Self::Record) -> i32 {
                 record.id
             }
-            fn item_id(item: &Self::ListItem) -> i32 {
-                item.id
-            }
             fn page_of(page: Self::Page) -> $crate::paging::PageOf<Self::ListItem> {
                 $crate::paging::PageOf {
                     total_pages: u32::try_from(page.total_pages).unwrap_or(0),
@@ -421,66 +415,43 @@ macro_rules! resource_kind {
             fn sized(query: Self::Query<'_>, size: std::num::NonZeroU32) -> Self::Query<'_> {
                 query.size(size)
             }
-            fn send_list(
-                query: Self::Query<'_>,
-            ) -> futures::future::BoxFuture<'_, $crate::resources::Answer<Self::Page>> {
+            fn send_list(query: Self::Query<'_>) -> $crate::resources::Sent<'_, Self::Page> {
                 Box::pin(query.send())
             }
             fn send_get(
                 raw: &$crate::generated::Client,
                 id: i32,
-            ) -> futures::future::BoxFuture<'_, $crate::resources::Answer<Self::Record>> {
+            ) -> $crate::resources::Sent<'_, Self::Record> {
                 Box::pin(raw.$get().id(id).send())
             }
             fn send_get_many(
                 raw: &$crate::generated::Client,
                 ids: $crate::types::IdList,
-            ) -> futures::future::BoxFuture<'_, $crate::resources::Answer<Vec<Self::Record>>> {
+            ) -> $crate::resources::Sent<'_, Vec<Self::Record>> {
                 Box::pin(raw.$get_many().id(ids).send())
             }
             fn send_create(
                 raw: &$crate::generated::Client,
                 body: Self::Create,
-            ) -> futures::future::BoxFuture<
-                '_,
-                $crate::resources::Answer<
-                    $crate::types::MutationResult,
-                    $crate::types::MutationResult,
-                >,
-            > {
+            ) -> $crate::resources::Mutated<'_> {
                 Box::pin(raw.$create_op().body(body).send())
             }
             fn send_update(
                 raw: &$crate::generated::Client,
                 body: Self::Update,
-            ) -> futures::future::BoxFuture<
-                '_,
-                $crate::resources::Answer<
-                    $crate::types::MutationResult,
-                    $crate::types::MutationResult,
-                >,
-            > {
+            ) -> $crate::resources::Mutated<'_> {
                 Box::pin(raw.$update_op().body(body).send())
             }
             fn send_delete(
                 raw: &$crate::generated::Client,
                 id: i32,
-            ) -> futures::future::BoxFuture<
-                '_,
-                $crate::resources::Answer<
-                    $crate::types::MutationResult,
-                    $crate::types::MutationResult,
-                >,
-            > {
+            ) -> $crate::resources::Mutated<'_> {
                 Box::pin(raw.$delete().id(id).send())
             }
             fn send_commands(
                 raw: &$crate::generated::Client,
                 id: Option<i32>,
-            ) -> futures::future::BoxFuture<
-                '_,
-                $crate::resources::Answer<Vec<$crate::types::Command>>,
-            > {
+            ) -> $crate::resources::Sent<'_, Vec<$crate::types::Command>> {
                 let request = raw.$commands();
                 Box::pin(
                     match id {
@@ -493,13 +464,7 @@ macro_rules! resource_kind {
             fn send_run(
                 raw: &$crate::generated::Client,
                 body: $crate::types::RunCommandRequest,
-            ) -> futures::future::BoxFuture<
-                '_,
-                $crate::resources::Answer<
-                    $crate::types::MutationResult,
-                    $crate::types::MutationResult,
-                >,
-            > {
+            ) -> $crate::resources::Mutated<'_> {
                 Box::pin(raw.$run().body(body).send())
             }
         }
