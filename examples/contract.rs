@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use chrono::{TimeZone, Utc};
 use nexudus_timepasses::{
     types::{CoworkerTimePassCreate, FilterDateTime, ProductTimePassCreate, TimePassCreate},
-    Client, Credentials, Error, ExpirationType, Handle, Kind, Pacing, Result, RetryPolicy, SortDirection,
+    Client, Credentials, Error, ExpirationType, Handle, Kind, Pacing, Result, RetryPolicy,
+    SortDirection,
 };
 
 #[tokio::main]
@@ -35,12 +36,15 @@ async fn main() -> ExitCode {
 async fn run(base_url: &str) -> Result<Vec<&'static str>> {
     let client = Client::builder()
         .base_url(base_url)
-        .credentials(Credentials::password("ops@example.com", "contract-password").with_client_id("contract-run"))
+        .credentials(
+            Credentials::password("ops@example.com", "contract-password")
+                .with_client_id("contract-run"),
+        )
         .retry(RetryPolicy::none())
         .pacing(Pacing::unlimited())
         .build()?;
     let since = FilterDateTime::try_from(Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap())?;
-    let mut calls = vec!["request_token"];
+    let mut calls = Vec::new();
 
     let create = TimePassCreate::builder()
         .business_id(1)
@@ -90,7 +94,10 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
         .expiration_type(Some(ExpirationType::Month));
     exercise(
         client.product_time_passes(),
-        |q| q.product_time_pass_product(3).from_product_time_pass_created_on(since),
+        |q| {
+            q.product_time_pass_product(3)
+                .from_product_time_pass_created_on(since)
+        },
         built(create)?,
         |p| p.passes_included += 1,
         &mut calls,
@@ -111,18 +118,35 @@ async fn exercise<'c, K: Kind>(
     let ops = K::OPS;
     step(ops.list, handle.list(query).await, calls)?;
     step(ops.get, handle.get(87654321).await, calls)?;
-    step(ops.get_many, handle.get_many(&[87654321, 87654322]).await, calls)?;
+    step(
+        ops.get_many,
+        handle.get_many(&[87654321, 87654322]).await,
+        calls,
+    )?;
     step(ops.create, handle.create(create).await, calls)?;
     step(ops.update, handle.update(87654321, change).await, calls)?;
     step(ops.delete, handle.delete(87654321).await, calls)?;
     step(ops.commands, handle.commands(Some(87654321)).await, calls)?;
-    step(ops.run, handle.run_command("contract-command", &[87654321], &[("Note", "x")]).await, calls)?;
+    step(
+        ops.run,
+        handle
+            .run_command("contract-command", &[87654321], &[("Note", "x")])
+            .await,
+        calls,
+    )?;
     Ok(())
 }
 
 fn step<T>(op: &'static str, outcome: Result<T>, calls: &mut Vec<&'static str>) -> Result<()> {
     match outcome {
         Ok(_) => {
+            if calls.is_empty() {
+                // request_token has no call of its own: the password grant
+                // makes it before the first request, which can only succeed
+                // with the token it returns.
+                println!("ok   request_token");
+                calls.push("request_token");
+            }
             println!("ok   {op}");
             calls.push(op);
             Ok(())
@@ -140,5 +164,7 @@ where
     B: TryInto<T>,
     B::Error: std::fmt::Display,
 {
-    builder.try_into().map_err(|e| Error::InvalidInput(format!("{e}")))
+    builder
+        .try_into()
+        .map_err(|e| Error::InvalidInput(format!("{e}")))
 }

@@ -5,15 +5,13 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, lint, process, reuse};
+use crate::{Result, contract, lint, process, reuse};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
     step("lint", || lint::run(ws))?;
     step("reuse", || reuse::run(ws))?;
-    // ---- contract: the step that checks the spec against a running server
-    // (issue 4, `cargo xtask contract`) goes HERE, after reuse and before the
-    // Rust tests. Add it as: step("contract", || contract::run(ws))?;
+    step("contract", || contract::run(ws))?;
     step("test", || test(ws))?;
     println!(
         "\ncheck: all steps passed in {:.0}s",

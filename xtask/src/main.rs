@@ -6,6 +6,7 @@
 //! `target/xtask-venv`.
 
 mod check;
+mod contract;
 mod generate;
 mod lint;
 mod node;
@@ -34,7 +35,12 @@ commands:
   reuse      generate TypeScript types and a Python client from openapi.yaml
              and prove them usable (tsc on tools/reuse/list-timepasses.ts,
              python tools/reuse/decode_example.py)
-  check      what CI runs, in order: lint, reuse, cargo test --workspace
+  contract   serve openapi.yaml with Prism (a validating mock: static
+             examples, --errors) and call all its operations once through
+             the client (examples/contract.rs); a failed call or any
+             violation Prism logs fails
+  check      what CI runs, in order: lint, reuse, contract,
+             cargo test --workspace
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
         "generate" => generate::run(&ws),
         "lint" => lint::run(&ws),
         "reuse" => reuse::run(&ws),
+        "contract" => contract::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

@@ -1,4 +1,4 @@
-//! The Node tools (Redocly CLI, Spectral, openapi-typescript, TypeScript),
+//! The Node tools (Redocly CLI, Spectral, openapi-typescript, TypeScript, Prism),
 //! pinned by `tools/package-lock.json` and installed into `tools/node_modules`
 //! with `npm ci` when that directory is missing or was made from other inputs.
 
