@@ -38,6 +38,7 @@ fn generate(path: &Path) -> Result<String, String> {
     let mut spec: OpenAPI = serde_yaml::from_str(&text)
         .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
     drop_untyped_errors(&mut spec);
+    check_one_body_each(&spec)?;
     let tokens = run_generator(&spec)?;
     let file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced unparsable code: {e}"))?;
@@ -90,18 +91,65 @@ fn strip(responses: &mut Responses, components: &Option<openapiv3::Components>) 
             }
         }
     };
-    let is_error = |code: &StatusCode| match code {
-        StatusCode::Code(c) => *c >= 400,
-        StatusCode::Range(r) => *r >= 4,
-    };
     let any_typed = responses
         .responses
         .iter()
-        .any(|(code, r)| is_error(code) && has_content(r));
+        .any(|(code, r)| is_error_status(code) && has_content(r));
     if any_typed {
         responses
             .responses
-            .retain(|code, r| !is_error(code) || has_content(r));
+            .retain(|code, r| !is_error_status(code) || has_content(r));
+    }
+}
+
+/// progenitor asserts (panics) when an operation has two different success
+/// bodies or two different error bodies; say which operation instead.
+fn check_one_body_each(spec: &OpenAPI) -> Result<(), String> {
+    for (path, method, op) in spec.operations() {
+        let name = op.operation_id.as_deref().unwrap_or(path);
+        for (kind, errors) in [("success", false), ("error", true)] {
+            let bodies: std::collections::BTreeSet<String> = op
+                .responses
+                .responses
+                .iter()
+                .filter(|(code, _)| is_error_status(code) == errors)
+                .map(|(_, r)| body_key(r, &spec.components))
+                .collect();
+            if bodies.len() > 1 {
+                return Err(format!(
+                    "operation {name} ({} {path}) has {} different {kind} bodies; the generator takes one",
+                    method.to_uppercase(),
+                    bodies.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What an answer's body is, as text that is equal for equal bodies.
+fn body_key(
+    response: &ReferenceOr<Response>,
+    components: &Option<openapiv3::Components>,
+) -> String {
+    let resolved = match response {
+        ReferenceOr::Item(r) => Some(r),
+        ReferenceOr::Reference { reference } => components.as_ref().and_then(|c| {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            c.responses.get(name).and_then(|r| r.as_item())
+        }),
+    };
+    resolved
+        .and_then(|r| r.content.get("application/json"))
+        .and_then(|media| media.schema.as_ref())
+        .map(|schema| serde_yaml::to_string(schema).unwrap_or_default())
+        .unwrap_or_else(|| "no body".into())
+}
+
+fn is_error_status(code: &StatusCode) -> bool {
+    match code {
+        StatusCode::Code(c) => *c >= 400,
+        StatusCode::Range(r) => *r >= 4,
     }
 }
 
@@ -136,7 +184,7 @@ fn run_generator(spec: &OpenAPI) -> Result<proc_macro2::TokenStream, String> {
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown cause".into());
             Err(format!(
-                "progenitor cannot generate a client (it stopped on: {}). Common causes: an operation with two success or two error schemas, a multipart body, an unsupported schema form.",
+                "progenitor cannot generate a client: it stopped on: {}",
                 why.lines().next().unwrap_or_default()
             ))
         }
