@@ -39,7 +39,8 @@ commands:
              examples, --errors) and call all its operations once through
              the client (examples/contract.rs); a failed call or any
              violation Prism logs fails
-  check      what CI runs, in order: lint, reuse, contract,
+  check      what CI runs, in order: lint, reuse, contract, cargo fmt
+             --check, clippy -D warnings, rustdoc -D warnings,
              cargo test --workspace
 ";
 
