@@ -78,19 +78,8 @@ fn drop_untyped_errors(spec: &mut OpenAPI) {
 
 /// Removes the body-less error responses when a typed one is present.
 fn strip(responses: &mut Responses, components: &Option<openapiv3::Components>) {
-    let has_content = |r: &ReferenceOr<Response>| -> bool {
-        match r {
-            ReferenceOr::Item(r) => !r.content.is_empty(),
-            ReferenceOr::Reference { reference } => {
-                let name = reference.rsplit('/').next().unwrap_or_default();
-                components
-                    .as_ref()
-                    .and_then(|c| c.responses.get(name))
-                    .and_then(|r| r.as_item())
-                    .is_some_and(|r| !r.content.is_empty())
-            }
-        }
-    };
+    let has_content =
+        |r: &ReferenceOr<Response>| resolve(r, components).is_some_and(|r| !r.content.is_empty());
     let any_typed = responses
         .responses
         .iter()
@@ -132,18 +121,25 @@ fn body_key(
     response: &ReferenceOr<Response>,
     components: &Option<openapiv3::Components>,
 ) -> String {
-    let resolved = match response {
-        ReferenceOr::Item(r) => Some(r),
-        ReferenceOr::Reference { reference } => components.as_ref().and_then(|c| {
-            let name = reference.rsplit('/').next().unwrap_or_default();
-            c.responses.get(name).and_then(|r| r.as_item())
-        }),
-    };
-    resolved
+    resolve(response, components)
         .and_then(|r| r.content.get("application/json"))
         .and_then(|media| media.schema.as_ref())
         .map(|schema| serde_yaml::to_string(schema).unwrap_or_default())
         .unwrap_or_else(|| "no body".into())
+}
+
+/// The response itself, following a `#/components/responses/...` reference.
+fn resolve<'a>(
+    response: &'a ReferenceOr<Response>,
+    components: &'a Option<openapiv3::Components>,
+) -> Option<&'a Response> {
+    match response {
+        ReferenceOr::Item(r) => Some(r),
+        ReferenceOr::Reference { reference } => {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            components.as_ref()?.responses.get(name)?.as_item()
+        }
+    }
 }
 
 fn is_error_status(code: &StatusCode) -> bool {

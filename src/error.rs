@@ -140,7 +140,9 @@ pub struct FieldError {
 }
 
 impl Error {
-    /// The HTTP status behind the error, when there was an answer.
+    /// The HTTP status the error stands for, when there was an answer.
+    /// Every validation failure reports 400, also one the server sent in a
+    /// 200 envelope with `WasSuccessful: false`.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Unauthorized { status, .. } | Error::Api { status, .. } => Some(*status),
