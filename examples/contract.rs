@@ -11,9 +11,51 @@ use std::process::ExitCode;
 use chrono::{TimeZone, Utc};
 use nexudus_timepasses::{
     types::{CoworkerTimePassCreate, FilterDateTime, ProductTimePassCreate, TimePassCreate},
-    Client, Credentials, Error, ExpirationType, Handle, Kind, Pacing, Result, RetryPolicy,
-    SortDirection,
+    Client, Credentials, ExpirationType, Pacing, RetryPolicy, SortDirection,
 };
+
+/// The example's own errors: the client's, and a body builder's missing field.
+type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+/// The eight operations of one resource, each once (update reads first, so
+/// its GET is a second get; the operation counted is the PUT). `$one` is the
+/// resource's operationId stem (`time_pass` for `get_time_pass`). A macro,
+/// because each resource's handle is its own type.
+macro_rules! exercise {
+    ($handle:expr, $query:expr, $create:expr, $change:expr, $one:literal, $calls:expr) => {{
+        let handle = $handle;
+        let calls: &mut Vec<&'static str> = $calls;
+        step(
+            concat!("list_", $one, "es"),
+            handle.list($query).await,
+            calls,
+        )?;
+        step(concat!("get_", $one), handle.get(87654321).await, calls)?;
+        let batch = handle.get_many(&[87654321, 87654322]).await;
+        step(concat!("get_", $one, "es_batch"), batch, calls)?;
+        step(
+            concat!("create_", $one),
+            handle.create($create).await,
+            calls,
+        )?;
+        step(
+            concat!("update_", $one),
+            handle.update(87654321, $change).await,
+            calls,
+        )?;
+        step(
+            concat!("delete_", $one),
+            handle.delete(87654321).await,
+            calls,
+        )?;
+        let commands = handle.commands(Some(87654321)).await;
+        step(concat!("list_", $one, "_commands"), commands, calls)?;
+        let run = handle
+            .run_command("contract-command", &[87654321], &[("Note", "x")])
+            .await;
+        step(concat!("run_", $one, "_command"), run, calls)?;
+    }};
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -53,7 +95,7 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
         .currency_id(1)
         .minutes_included(None);
     let s = since.clone();
-    exercise(
+    exercise!(
         client.time_passes(),
         |q| {
             q.time_pass_archived(false)
@@ -62,11 +104,11 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
                 .order_by("Name")
                 .dir(SortDirection::Descending)
         },
-        built(create)?,
+        create.try_into()?,
         |p| p.price += 1.0,
-        &mut calls,
-    )
-    .await?;
+        "time_pass",
+        &mut calls
+    );
 
     let create = CoworkerTimePassCreate::builder()
         .coworker_id(42)
@@ -74,70 +116,43 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
         .time_pass_id(7)
         .create_multiple(1);
     let s = since.clone();
-    exercise(
+    exercise!(
         client.coworker_time_passes(),
         |q| {
             q.coworker_time_pass_coworker(42)
                 .coworker_time_pass_used(false)
                 .to_coworker_time_pass_expire_date(s)
         },
-        built(create)?,
+        create.try_into()?,
         |p| p.notes = Some("contract".into()),
-        &mut calls,
-    )
-    .await?;
+        "coworker_time_pass",
+        &mut calls
+    );
 
     let create = ProductTimePassCreate::builder()
         .product_id(3)
         .time_pass_id(7)
         .passes_included(10)
         .expiration_type(Some(ExpirationType::Month));
-    exercise(
+    exercise!(
         client.product_time_passes(),
         |q| {
             q.product_time_pass_product(3)
                 .from_product_time_pass_created_on(since)
         },
-        built(create)?,
+        create.try_into()?,
         |p| p.passes_included += 1,
-        &mut calls,
-    )
-    .await?;
+        "product_time_pass",
+        &mut calls
+    );
     Ok(calls)
 }
 
-/// The eight operations of one resource, each once (update reads first, so
-/// its GET is a second get; the operation counted is the PUT).
-async fn exercise<'c, K: Kind>(
-    handle: Handle<'c, K>,
-    query: impl FnOnce(K::Query<'c>) -> K::Query<'c>,
-    create: K::Create,
-    change: impl FnOnce(&mut K::Record),
+fn step<T>(
+    op: &'static str,
+    outcome: nexudus_timepasses::Result<T>,
     calls: &mut Vec<&'static str>,
 ) -> Result<()> {
-    let ops = K::OPS;
-    step(ops.list, handle.list(query).await, calls)?;
-    step(ops.get, handle.get(87654321).await, calls)?;
-    step(
-        ops.get_many,
-        handle.get_many(&[87654321, 87654322]).await,
-        calls,
-    )?;
-    step(ops.create, handle.create(create).await, calls)?;
-    step(ops.update, handle.update(87654321, change).await, calls)?;
-    step(ops.delete, handle.delete(87654321).await, calls)?;
-    step(ops.commands, handle.commands(Some(87654321)).await, calls)?;
-    step(
-        ops.run,
-        handle
-            .run_command("contract-command", &[87654321], &[("Note", "x")])
-            .await,
-        calls,
-    )?;
-    Ok(())
-}
-
-fn step<T>(op: &'static str, outcome: Result<T>, calls: &mut Vec<&'static str>) -> Result<()> {
     match outcome {
         Ok(_) => {
             if calls.is_empty() {
@@ -153,18 +168,7 @@ fn step<T>(op: &'static str, outcome: Result<T>, calls: &mut Vec<&'static str>) 
         }
         Err(e) => {
             println!("FAIL {op}: {e}");
-            Err(e)
+            Err(e.into())
         }
     }
-}
-
-/// Finishes a generated body builder, turning a missing field into an error.
-fn built<B, T>(builder: B) -> Result<T>
-where
-    B: TryInto<T>,
-    B::Error: std::fmt::Display,
-{
-    builder
-        .try_into()
-        .map_err(|e| Error::InvalidInput(format!("{e}")))
 }

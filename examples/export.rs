@@ -11,7 +11,10 @@
 use std::{io::Write, process::ExitCode};
 
 use futures::{Stream, TryStreamExt};
-use nexudus_timepasses::{Client, Credentials, Result};
+use nexudus_timepasses::{Client, Credentials};
+
+/// The example's own errors: the client's, a bad argument, a failed write.
+type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 use serde::Serialize;
 
 const USAGE: &str = "usage: export <time-passes | coworker-time-passes | product-time-passes>
@@ -45,9 +48,7 @@ async fn run(resource: &str) -> Result<usize> {
         "time-passes" => write_all(client.time_passes().stream(|q| q)).await,
         "coworker-time-passes" => write_all(client.coworker_time_passes().stream(|q| q)).await,
         "product-time-passes" => write_all(client.product_time_passes().stream(|q| q)).await,
-        other => Err(nexudus_timepasses::Error::InvalidInput(format!(
-            "unknown resource {other:?}\n{USAGE}"
-        ))),
+        other => Err(format!("unknown resource {other:?}\n{USAGE}").into()),
     }
 }
 
@@ -61,27 +62,25 @@ fn client_from_env() -> Result<Client> {
         (Some(token), _, _) => Credentials::bearer(token),
         (None, Some(email), Some(password)) => Credentials::password(email, password),
         _ => {
-            return Err(nexudus_timepasses::Error::InvalidInput(
-                "set NEXUDUS_TOKEN, or NEXUDUS_EMAIL and NEXUDUS_PASSWORD".into(),
-            ));
+            return Err("set NEXUDUS_TOKEN, or NEXUDUS_EMAIL and NEXUDUS_PASSWORD".into());
         }
     };
     let mut builder = Client::builder().credentials(credentials);
     if let Some(url) = var("NEXUDUS_BASE_URL") {
         builder = builder.base_url(url);
     }
-    builder.build()
+    Ok(builder.build()?)
 }
 
 /// Streams records to stdout, one JSON object per line, in constant memory.
-async fn write_all<T: Serialize>(records: impl Stream<Item = Result<T>>) -> Result<usize> {
+async fn write_all<T: Serialize>(
+    records: impl Stream<Item = nexudus_timepasses::Result<T>>,
+) -> Result<usize> {
     let mut out = std::io::stdout().lock();
     let mut records = std::pin::pin!(records);
     let mut count = 0;
     while let Some(record) = records.try_next().await? {
-        let line = serde_json::to_string(&record).map_err(|e| {
-            nexudus_timepasses::Error::InvalidInput(format!("cannot encode a record: {e}"))
-        })?;
+        let line = serde_json::to_string(&record)?;
         if writeln!(out, "{line}").is_err() {
             break; // stdout closed (e.g. piped into `head`): stop quietly
         }

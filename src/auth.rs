@@ -23,6 +23,7 @@ use tokio::sync::Mutex;
 use crate::{
     error::Error,
     generated::{types, Client as Raw},
+    request::convert,
 };
 
 /// A function that returns the current two-factor (TOTP) code.
@@ -132,12 +133,27 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// The operationId of the token endpoint: the one operation that carries
+/// no bearer token, and whose bodies are never quoted in errors.
+pub(crate) const TOKEN_OPERATION: &str = "request_token";
+
+/// The life assumed for a token whose `expires_in` makes no sense (missing,
+/// zero, negative, not a number): short, so a real expiry is met soon, but
+/// long enough that calls do not each sign in again.
+const ASSUMED_LIFE: Duration = Duration::from_secs(60);
+
+/// The shortest life a token is given, whatever `expires_in` says.
+const MIN_LIFE: Duration = Duration::from_secs(1);
+
+/// The longest life a token is given (a year): beyond it a 401 refreshes.
+const MAX_LIFE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// A bearer token from the token endpoint.
 struct Token {
     header: HeaderValue,
     refresh: Option<SecretString>,
     /// When to refresh: a margin before the server's expiry.
-    refresh_at: Option<Instant>,
+    refresh_at: Instant,
 }
 
 /// Produces `Authorization` headers for one client; shared by its clones.
@@ -179,12 +195,12 @@ impl Auth {
         })
     }
 
-    /// The header to send now: fixed, or a fresh password-grant token
-    /// (signing in or refreshing first when needed). `None` without credentials.
+    /// The header to send now: fixed, or a password-grant token that is
+    /// fresh at this instant (signing in or refreshing first when it is not).
+    /// `None` without credentials. This is the only place that signs in.
     ///
-    /// Boxed, like [`after_unauthorized`](Self::after_unauthorized): the token
-    /// request runs through the hooks that call these, and a named future
-    /// type keeps that recursion finite.
+    /// Boxed: the token request runs through the hooks that call this, and
+    /// a named future type keeps that recursion finite.
     pub(crate) fn header<'a>(
         &'a self,
         raw: &'a Raw,
@@ -194,48 +210,29 @@ impl Auth {
                 return Ok(self.fixed.clone());
             };
             let mut slot = self.token.lock().await;
-            let stale = match slot.as_ref() {
-                None => true,
-                Some(t) => t.refresh_at.is_some_and(|at| Instant::now() >= at),
-            };
-            if stale {
+            let fresh = slot.as_ref().is_some_and(|t| Instant::now() < t.refresh_at);
+            if !fresh {
                 *slot = Some(self.exchange(raw, grant, slot.take()).await?);
             }
             Ok(slot.as_ref().map(|t| t.header.clone()))
         })
     }
 
-    /// Called after a 401 answered a request sent with `rejected`. Returns
-    /// the header to retry with, or `None` when retrying cannot help (fixed
-    /// credentials, or the token exchange failed).
-    pub(crate) fn after_unauthorized<'a>(
-        &'a self,
-        raw: &'a Raw,
-        rejected: Option<HeaderValue>,
-    ) -> BoxFuture<'a, Option<HeaderValue>> {
-        Box::pin(async move {
-            let Some(Credentials::Password(grant)) = &self.credentials else {
-                return None;
-            };
-            let mut slot = self.token.lock().await;
-            if let Some(current) = slot.as_ref() {
-                if Some(&current.header) != rejected.as_ref() {
-                    // Another request already replaced the rejected token.
-                    return Some(current.header.clone());
-                }
+    /// Whether a 401 can be cured by a new token (a password grant).
+    pub(crate) fn renews(&self) -> bool {
+        matches!(self.credentials, Some(Credentials::Password(_)))
+    }
+
+    /// Called after a 401 answered a request sent with `rejected`: marks
+    /// that token stale, so the next [`header`](Self::header) exchanges it.
+    /// A token another request has already replaced is left alone.
+    pub(crate) async fn reject(&self, rejected: Option<&HeaderValue>) {
+        let mut slot = self.token.lock().await;
+        if let Some(current) = slot.as_mut() {
+            if Some(&current.header) == rejected {
+                current.refresh_at = Instant::now();
             }
-            match self.exchange(raw, grant, slot.take()).await {
-                Ok(token) => {
-                    let header = token.header.clone();
-                    *slot = Some(token);
-                    Some(header)
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "token exchange after a 401 failed");
-                    None
-                }
-            }
-        })
+        }
     }
 
     /// Refreshes with the previous token's refresh token when there is one,
@@ -249,7 +246,10 @@ impl Auth {
         if let Some(refresh) = previous.and_then(|t| t.refresh) {
             match request(raw, grant, refresh_body(grant, &refresh)).await {
                 Ok(token) => return Ok(token),
-                Err(e) => tracing::debug!(error = %e, "refresh refused; signing in again"),
+                Err(e) => tracing::debug!(
+                    status = e.status().map(|s| s.as_u16()),
+                    "refresh refused; signing in again"
+                ),
             }
         }
         request(raw, grant, password_body(grant)).await
@@ -286,37 +286,76 @@ async fn request(
     grant: &PasswordGrant,
     body: types::TokenRequest,
 ) -> Result<Token, Error> {
-    let op = "request_token";
     let answer = raw
         .request_token()
         .client_id(client_id(grant).to_owned())
         .body(body)
         .send()
         .await;
-    let token = match answer {
-        Ok(v) => v.into_inner(),
-        Err(e) => return Err(Error::from_generated::<types::TokenResponse, _>(op, e).await),
+    let (access, refresh, expires_in) = match answer {
+        Ok(v) => {
+            let t = v.into_inner();
+            (
+                t.access_token,
+                t.refresh_token,
+                t.expires_in.map(|n| n as f64),
+            )
+        }
+        // A token answer with an odd `expires_in` (a string, 1e20) is still
+        // a token: read it leniently before calling it a decode failure.
+        Err(progenitor_client::Error::InvalidResponsePayload(bytes, e)) => match lenient(&bytes) {
+            Some(token) => token,
+            None => {
+                let err = progenitor_client::Error::InvalidResponsePayload(bytes, e);
+                return Err(convert::<types::TokenResponse>(TOKEN_OPERATION, err).await);
+            }
+        },
+        Err(e) => return Err(convert::<types::TokenResponse>(TOKEN_OPERATION, e).await),
     };
-    let header = secret_header(&format!("Bearer {}", token.access_token))?;
+    let header = secret_header(&format!("Bearer {access}"))?;
     Ok(Token {
         header,
-        refresh: token.refresh_token.map(SecretString::from),
-        refresh_at: token.expires_in.and_then(refresh_deadline),
+        refresh: refresh.map(SecretString::from),
+        refresh_at: refresh_deadline(expires_in),
     })
 }
 
-/// Refresh a tenth of the lifetime (at most a minute) before expiry. A
-/// lifetime too long to represent means no early refresh (only after a 401).
-fn refresh_deadline(expires_in: i64) -> Option<Instant> {
-    let life = Duration::from_secs(expires_in.max(0) as u64);
+/// Access token, refresh token and `expires_in` from a token answer whose
+/// fields have unexpected types; `None` without a usable access token.
+fn lenient(body: &[u8]) -> Option<(String, Option<String>, Option<f64>)> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let access = value.get("access_token")?.as_str()?.to_owned();
+    let refresh = value
+        .get("refresh_token")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let expires_in = match value.get("expires_in") {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    Some((access, refresh, expires_in))
+}
+
+/// When to refresh a token that lives `expires_in` seconds: a tenth of its
+/// life (at most a minute) before expiry. A life that makes no sense is
+/// taken as [`ASSUMED_LIFE`]; every life is kept within
+/// [`MIN_LIFE`]..[`MAX_LIFE`], so no answer can cause an exchange per call.
+fn refresh_deadline(expires_in: Option<f64>) -> Instant {
+    let life = match expires_in {
+        Some(secs) if secs.is_finite() && secs > 0.0 => {
+            Duration::from_secs_f64(secs.min(MAX_LIFE.as_secs_f64())).max(MIN_LIFE)
+        }
+        _ => ASSUMED_LIFE,
+    };
     let margin = (life / 10).min(Duration::from_secs(60));
-    Instant::now().checked_add(life.saturating_sub(margin))
+    Instant::now() + life.saturating_sub(margin)
 }
 
 /// A header value marked sensitive, so that HTTP debug output hides it.
 fn secret_header(text: &str) -> Result<HeaderValue, Error> {
     let mut value = HeaderValue::from_str(text).map_err(|_| {
-        Error::InvalidInput("credentials contain characters a header cannot carry".into())
+        Error::Config("credentials contain characters a header cannot carry".into())
     })?;
     value.set_sensitive(true);
     Ok(value)
@@ -349,11 +388,18 @@ mod tests {
 
     #[test]
     fn refresh_comes_before_expiry() {
-        let at = refresh_deadline(600).unwrap();
-        let left = at - Instant::now();
+        let left = |expires_in| refresh_deadline(expires_in) - Instant::now();
+        let ten_minutes = left(Some(600.0));
         assert!(
-            left <= Duration::from_secs(540) && left > Duration::from_secs(530),
-            "{left:?}"
+            ten_minutes <= Duration::from_secs(540) && ten_minutes > Duration::from_secs(530),
+            "{ten_minutes:?}"
         );
+        // Nonsense lives are taken as a short one, never as none at all.
+        for nonsense in [None, Some(0.0), Some(-5.0), Some(f64::NAN)] {
+            let life = left(nonsense);
+            assert!(life > Duration::from_secs(50), "{nonsense:?}: {life:?}");
+        }
+        assert!(left(Some(1e20)) > Duration::from_secs(300 * 24 * 3600));
+        assert!(left(Some(0.001)) > Duration::from_millis(800));
     }
 }

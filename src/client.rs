@@ -2,7 +2,7 @@
 //! retry and pacing policy, paging settings, and an optional caller-built
 //! `reqwest::Client`.
 
-use std::{fmt, num::NonZeroU32, time::Duration};
+use std::{fmt, num::NonZeroU32, sync::Arc, time::Duration};
 
 use crate::{
     auth::{Auth, Credentials},
@@ -20,8 +20,10 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Records per page when a listing does not set `size` (the API's own default).
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
-/// A Nexudus client. Cheap to clone; clones share one connection pool, one
-/// token and one pacing budget, and can be used from many tasks at once.
+/// A Nexudus client. An `Arc` inside: cheap to clone; clones share one
+/// connection pool, one token and one pacing budget, and can be used from
+/// many tasks at once. The resource handles it gives out own a clone, so they
+/// and their streams can move into spawned tasks.
 ///
 /// ```no_run
 /// # async fn run() -> nexudus_timepasses::Result<()> {
@@ -34,19 +36,22 @@ pub const DEFAULT_PAGE_SIZE: u32 = 25;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct Client {
-    pub(crate) raw: Raw,
-    pub(crate) page_size: NonZeroU32,
-    pub(crate) concurrency: usize,
+pub struct Client(Arc<Shared>);
+
+/// What the clones of a [`Client`] share.
+struct Shared {
+    raw: Raw,
+    page_size: NonZeroU32,
+    concurrency: usize,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.raw.baseurl)
-            .field("hooks", &self.raw.inner)
-            .field("page_size", &self.page_size)
-            .field("concurrency", &self.concurrency)
+            .field("base_url", &self.0.raw.baseurl)
+            .field("hooks", &self.0.raw.inner)
+            .field("page_size", &self.0.page_size)
+            .field("concurrency", &self.0.concurrency)
             .finish()
     }
 }
@@ -59,13 +64,23 @@ impl Client {
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
-        &self.raw.baseurl
+        &self.0.raw.baseurl
     }
 
     /// The generated client, for calls this layer does not wrap. Its requests
     /// go through the same hooks: auth, retries, pacing and tracing.
     pub fn raw(&self) -> &Raw {
-        &self.raw
+        &self.0.raw
+    }
+
+    /// Records per page of streams and of listings that set no `size`.
+    pub fn page_size(&self) -> NonZeroU32 {
+        self.0.page_size
+    }
+
+    /// Pages a stream fetches at once.
+    pub fn concurrency(&self) -> usize {
+        self.0.concurrency
     }
 }
 
@@ -191,7 +206,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client> {
         let base_url = normalise_base_url(&self.base_url)?;
         let page_size = NonZeroU32::new(self.page_size)
-            .ok_or_else(|| Error::InvalidInput("page size must be at least 1".into()))?;
+            .ok_or_else(|| Error::Config("page size must be at least 1".into()))?;
         // A caller's HTTP client keeps its own timeout unless one was set here.
         let attempt_timeout = match &self.http {
             Some(_) => self.timeout,
@@ -203,7 +218,7 @@ impl ClientBuilder {
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
                 .build()
-                .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))?,
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
         let hooks = Hooks::new(
             Auth::new(self.credentials)?,
@@ -211,11 +226,11 @@ impl ClientBuilder {
             &self.pacing,
             attempt_timeout,
         );
-        Ok(Client {
+        Ok(Client(Arc::new(Shared {
             raw: Raw::new_with_client(&base_url, http, hooks),
             page_size,
             concurrency: self.concurrency.max(1),
-        })
+        })))
     }
 }
 
@@ -223,14 +238,14 @@ impl ClientBuilder {
 /// otherwise build `//api/...`).
 fn normalise_base_url(text: &str) -> Result<String> {
     let url = url::Url::parse(text.trim())
-        .map_err(|e| Error::InvalidInput(format!("base URL {text:?} is not a URL: {e}")))?;
+        .map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::Config(format!(
             "base URL {text:?} must be http(s) with a host"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::Config(format!(
             "base URL {text:?} must not have a query or fragment"
         )));
     }
@@ -258,7 +273,7 @@ mod tests {
             "https://x.test/?a=1",
         ] {
             assert!(
-                matches!(normalise_base_url(bad), Err(Error::InvalidInput(_))),
+                matches!(normalise_base_url(bad), Err(Error::Config(_))),
                 "{bad}"
             );
         }

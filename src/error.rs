@@ -1,26 +1,35 @@
-//! The one error type of the crate, and its conversion from the generated
-//! client's errors. No server answer can make the client panic: every shape of
-//! failure ends up as a variant here.
+//! The one error type of the crate, and how an answer or a failure becomes
+//! one. No server answer can make the client panic: every shape of failure
+//! ends up as a variant here, with the HTTP status it arrived with, and every
+//! text taken from the server is bounded.
 
 use std::time::Duration;
 
 use reqwest::{header::HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use crate::types::{MutationResult, OAuthError};
-
-type GenError<E> = progenitor_client::Error<E>;
+use crate::{
+    auth::TOKEN_OPERATION,
+    status::{classify, Class},
+};
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// How many characters of a response body an error keeps.
-const EXCERPT_CHARS: usize = 300;
+/// How many characters of server text (a body excerpt, a message, a value)
+/// an error keeps.
+const TEXT_CHARS: usize = 300;
 
-/// Operations whose bodies carry secrets: their excerpts are never kept.
-const SECRET_OPERATIONS: &[&str] = &["request_token"];
+/// How many refused fields a validation error keeps.
+const MAX_FIELD_ERRORS: usize = 20;
 
 /// Everything that can go wrong when calling the API.
+///
+/// Three kinds: the client's configuration ([`Error::Config`]), a request
+/// refused before sending ([`Error::InvalidRequest`]), and what happened on
+/// the way to the server and back (every other variant). Every variant for
+/// an answer that arrived keeps its HTTP status ([`Error::status`]).
 ///
 /// ```
 /// use nexudus_timepasses::Error;
@@ -31,7 +40,7 @@ const SECRET_OPERATIONS: &[&str] = &["request_token"];
 ///             .map(|f| format!("{}: {}", f.property, f.message))
 ///             .collect::<Vec<_>>()
 ///             .join("; "),
-///         Error::Throttled { retry_after, .. } => format!("slow down ({retry_after:?})"),
+///         e if e.is_retryable() => format!("try again later ({:?})", e.retry_after()),
 ///         other => other.to_string(),
 ///     }
 /// }
@@ -39,12 +48,28 @@ const SECRET_OPERATIONS: &[&str] = &["request_token"];
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The client's settings cannot work (a base URL that is not http(s), a
+    /// page size of 0, credentials a header cannot carry, ...).
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// The request was refused before sending: it cannot be sent as given.
+    #[error("{operation}: invalid request: {reason}")]
+    InvalidRequest {
+        /// The operation (the spec's operationId).
+        operation: &'static str,
+        /// Why it cannot be sent.
+        reason: String,
+    },
+
     /// Authentication failed, the account lacks the role, or the token
     /// endpoint refused the grant (`code` holds its OAuth error, such as
     /// `invalid_grant` or `two_factor_auth_check`).
-    #[error("unauthorized ({status}){}: {message}", code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default())]
+    #[error("{operation}: unauthorized ({status}){}: {message}", code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default())]
     Unauthorized {
-        /// HTTP status: 401 or 403, or 400 from the token endpoint.
+        /// The operation that was refused (`request_token` for a sign-in).
+        operation: &'static str,
+        /// HTTP status: 401 or 403, or the token endpoint's 400.
         status: StatusCode,
         /// OAuth error code from the token endpoint, when there was one.
         code: Option<String>,
@@ -52,52 +77,61 @@ pub enum Error {
         message: String,
     },
 
-    /// No record has the Id asked for.
+    /// No record has the Id asked for (HTTP 404).
     #[error("{operation}: not found")]
     NotFound {
         /// The operation (the spec's operationId).
         operation: &'static str,
     },
 
-    /// The server refused the data: an HTTP 400 envelope, or a 200 envelope
-    /// with `WasSuccessful: false`. Nothing was written.
-    #[error("{operation}: validation failed: {message}")]
+    /// The server refused the data: an HTTP 400, or a 200 envelope with
+    /// `WasSuccessful: false`. Nothing was written.
+    #[error("{operation}: validation failed ({status}): {message}")]
     Validation {
         /// The operation (the spec's operationId).
         operation: &'static str,
-        /// The server's summary message.
+        /// HTTP status: 400, or 200 for a refusal inside a success answer.
+        status: StatusCode,
+        /// The server's summary message (or the start of a body that was
+        /// not an envelope).
         message: String,
-        /// Every field the server refused.
+        /// The fields the server refused (at most 20 are kept).
         errors: Vec<FieldError>,
     },
 
     /// The server kept throttling (409 or 429) after the configured retries.
-    #[error("{operation}: still throttled by the server after the configured retries")]
+    #[error("{operation}: still throttled ({status}) after the configured retries")]
     Throttled {
         /// The operation (the spec's operationId).
         operation: &'static str,
+        /// HTTP status: 409 or 429.
+        status: StatusCode,
         /// The last `Retry-After` the server sent, if any.
         retry_after: Option<Duration>,
     },
 
-    /// Any other status the client does not map to a variant above.
-    #[error("{operation}: server answered {status}: {excerpt}")]
+    /// Any other status: a server failure (500, or 502-504 after the
+    /// retries), a redirect the client does not follow, another 4xx.
+    #[error("{operation}: server answered {status}: {message}")]
     Api {
         /// The operation (the spec's operationId).
         operation: &'static str,
         /// The HTTP status.
         status: StatusCode,
-        /// The start of the response body.
-        excerpt: String,
+        /// The server's message: the envelope's `Message` when the body is
+        /// one, else the start of the body.
+        message: String,
     },
 
-    /// A success answer whose body does not match the expected shape.
+    /// A success answer whose body does not have the expected shape.
     #[error(
-        "{operation}: cannot decode the answer at `{path}`: {message} (body starts: {excerpt})"
+        "{operation}: cannot decode the answer ({status}) at `{path}`: {message} (body starts: {excerpt})"
     )]
     Decode {
         /// The operation (the spec's operationId).
         operation: &'static str,
+        /// The HTTP status of the answer.
+        status: StatusCode,
         /// JSON path of the first value that failed, `.` for the whole body.
         path: String,
         /// What was wrong with it.
@@ -122,142 +156,154 @@ pub enum Error {
         /// The operation (the spec's operationId).
         operation: &'static str,
     },
-
-    /// The call was refused before sending: the input cannot be sent as given.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
 }
 
 /// One field the server refused, from the envelope's `Errors`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldError {
-    /// The field at fault (`PropertyName`), for example `Name`.
+    /// The field at fault (`PropertyName`), for example `Name`; empty when
+    /// the server named none.
     pub property: String,
     /// What is wrong with it (`Message`).
     pub message: String,
     /// The value that was sent (`AttemptedValue`); `None` when it was missing.
-    pub attempted_value: Option<serde_json::Value>,
+    pub attempted_value: Option<Value>,
 }
 
 impl Error {
-    /// The HTTP status the error stands for, when there was an answer.
-    /// Every validation failure reports 400, also one the server sent in a
-    /// 200 envelope with `WasSuccessful: false`.
+    /// The HTTP status of the answer the error stands for; `None` when no
+    /// answer arrived or the request was never sent.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Unauthorized { status, .. } | Error::Api { status, .. } => Some(*status),
+            Error::Unauthorized { status, .. }
+            | Error::Validation { status, .. }
+            | Error::Throttled { status, .. }
+            | Error::Api { status, .. }
+            | Error::Decode { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
-            Error::Validation { .. } => Some(StatusCode::BAD_REQUEST),
             _ => None,
         }
     }
 
-    /// Builds the error for a failed mutation envelope.
-    pub(crate) fn from_envelope(operation: &'static str, envelope: &MutationResult) -> Error {
-        let errors: Vec<FieldError> = envelope
-            .errors
-            .iter()
-            .flatten()
-            .map(|e| FieldError {
-                property: e.property_name.clone(),
-                message: e.message.clone(),
-                attempted_value: e.attempted_value.clone().filter(|v| !v.is_null()),
-            })
-            .collect();
-        let message = envelope
-            .message
-            .clone()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| "the server did not apply the change".into());
-        Error::Validation {
-            operation,
-            message,
-            errors,
+    /// Whether the same call may succeed later unchanged: throttling, a
+    /// timeout, a failed connection, or a 502/503/504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Throttled { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Api { status, .. } => classify(*status) == Class::Transient,
+            _ => false,
         }
     }
 
-    /// Builds the error for a response the generated client did not expect,
-    /// or a documented error status whose body it already consumed.
-    pub(crate) fn from_status(
+    /// How long the server asked to wait (`Retry-After` of a throttled answer).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Throttled { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The operation the error belongs to, when it belongs to one.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::Config(_) => None,
+            Error::InvalidRequest { operation, .. }
+            | Error::Unauthorized { operation, .. }
+            | Error::NotFound { operation }
+            | Error::Validation { operation, .. }
+            | Error::Throttled { operation, .. }
+            | Error::Api { operation, .. }
+            | Error::Decode { operation, .. }
+            | Error::Transport { operation, .. }
+            | Error::Timeout { operation } => Some(operation),
+        }
+    }
+
+    /// A request refused before sending.
+    pub(crate) fn invalid(operation: &'static str, reason: impl Into<String>) -> Error {
+        Error::InvalidRequest {
+            operation,
+            reason: reason.into(),
+        }
+    }
+
+    /// The error for an answer whose status is not a success, from its
+    /// status, headers and (possibly partial) body.
+    pub(crate) fn from_answer(
         operation: &'static str,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Error {
-        match status.as_u16() {
-            401 | 403 => Error::Unauthorized {
+        let class = classify(status);
+        if operation == TOKEN_OPERATION && matches!(class, Class::Refused | Class::Unauthorized) {
+            return token_refusal(status, body);
+        }
+        match class {
+            Class::Unauthorized => Error::Unauthorized {
+                operation,
                 status,
                 code: None,
-                message: non_empty_excerpt(operation, body)
+                message: non_empty(excerpt(operation, body))
                     .unwrap_or_else(|| "authentication failed or the role is missing".into()),
             },
-            404 => Error::NotFound { operation },
-            409 | 429 => Error::Throttled {
-                operation,
-                retry_after: retry_after(headers),
-            },
-            400 => match serde_json::from_slice::<MutationResult>(body) {
-                Ok(env) => env.into_error(operation, status, headers),
-                Err(_) => Error::Api {
-                    operation,
-                    status,
-                    excerpt: excerpt(operation, body),
-                },
-            },
-            _ => Error::Api {
+            Class::NotFound => Error::NotFound { operation },
+            Class::Throttled => Error::Throttled {
                 operation,
                 status,
-                excerpt: excerpt(operation, body),
+                retry_after: retry_after(headers),
+            },
+            Class::Refused => match Envelope::read(body) {
+                Some(envelope) => envelope.into_validation(operation, status),
+                None => Error::Validation {
+                    operation,
+                    status,
+                    message: non_empty(excerpt(operation, body))
+                        .unwrap_or_else(|| "the server refused the request".into()),
+                    errors: Vec::new(),
+                },
+            },
+            Class::Transient | Class::Other | Class::Success => Error::Api {
+                operation,
+                status,
+                message: server_message(operation, body),
             },
         }
+    }
+
+    /// The error for a success envelope with `WasSuccessful: false`.
+    pub(crate) fn refused_envelope(operation: &'static str, body: &[u8]) -> Option<Error> {
+        let envelope = Envelope::read(body)?;
+        (!envelope.successful).then(|| envelope.into_validation(operation, StatusCode::OK))
     }
 
     /// Builds the error for a success body that does not decode as `T`,
     /// naming the JSON path that failed.
-    pub(crate) fn decode<T: DeserializeOwned>(operation: &'static str, body: &[u8]) -> Error {
+    pub(crate) fn decode<T: DeserializeOwned>(
+        operation: &'static str,
+        status: StatusCode,
+        body: &[u8],
+    ) -> Error {
         let mut de = serde_json::Deserializer::from_slice(body);
         let (path, message) = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Err(e) => (e.path().to_string(), e.inner().to_string()),
-            Ok(_) => (".".into(), "the body decoded on a second try".into()),
+            Err(e) => (
+                bounded(&e.path().to_string()),
+                bounded(&e.inner().to_string()),
+            ),
+            Ok(_) => match de.end() {
+                Err(e) => (
+                    ".".into(),
+                    bounded(&format!("data after the JSON value: {e}")),
+                ),
+                Ok(()) => (".".into(), "the body decoded on a second try".into()),
+            },
         };
         Error::Decode {
             operation,
+            status,
             path,
             message,
             excerpt: excerpt(operation, body),
-        }
-    }
-
-    /// Converts an error of the generated client; `T` is the success type
-    /// the operation expected, used to name the path of a decode failure.
-    pub(crate) async fn from_generated<T, E>(operation: &'static str, err: GenError<E>) -> Error
-    where
-        T: DeserializeOwned,
-        E: ErrorBody,
-    {
-        match err {
-            GenError::ErrorResponse(rv) => {
-                let (status, headers) = (rv.status(), rv.headers().clone());
-                rv.into_inner().into_error(operation, status, &headers)
-            }
-            GenError::UnexpectedResponse(response) => {
-                let (status, headers) = (response.status(), response.headers().clone());
-                match response.bytes().await {
-                    Ok(body) => Error::from_status(operation, status, &headers, &body),
-                    Err(e) => Error::transport(operation, e),
-                }
-            }
-            GenError::InvalidResponsePayload(body, _) => Error::decode::<T>(operation, &body),
-            GenError::CommunicationError(e)
-            | GenError::InvalidUpgrade(e)
-            | GenError::ResponseBodyError(e) => Error::transport(operation, e),
-            GenError::InvalidRequest(why) => Error::InvalidInput(format!("{operation}: {why}")),
-            // Only the auth hook raises Custom: a sign-in that failed.
-            GenError::Custom(why) => Error::Unauthorized {
-                status: StatusCode::UNAUTHORIZED,
-                code: None,
-                message: why,
-            },
         }
     }
 
@@ -271,44 +317,107 @@ impl Error {
     }
 }
 
-/// A documented error body of the generated client, turned into an [`Error`].
-pub(crate) trait ErrorBody {
-    /// The error for this body with this status.
-    fn into_error(self, operation: &'static str, status: StatusCode, headers: &HeaderMap) -> Error;
+/// A mutation envelope read leniently: servers send `Errors` holding nulls,
+/// strings, or objects with missing fields, and all of it must be reported.
+struct Envelope {
+    successful: bool,
+    message: Option<String>,
+    errors: Vec<FieldError>,
 }
 
-/// Body-less documented errors (401, 404, 409, 429 of read operations).
-impl ErrorBody for () {
-    fn into_error(self, operation: &'static str, status: StatusCode, headers: &HeaderMap) -> Error {
-        Error::from_status(operation, status, headers, b"")
-    }
-}
-
-/// The mutation envelope of a 400 (refused data: a validation error) or a
-/// 500 (the server failed, as a failed delete answers: it keeps its status).
-impl ErrorBody for MutationResult {
-    fn into_error(self, operation: &'static str, status: StatusCode, _: &HeaderMap) -> Error {
-        if status == StatusCode::BAD_REQUEST && !self.was_successful {
-            return Error::from_envelope(operation, &self);
+impl Envelope {
+    /// The envelope in `body`, if it is a JSON object with an envelope key.
+    fn read(body: &[u8]) -> Option<Envelope> {
+        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        let keys = ["WasSuccessful", "Errors", "Message"];
+        if !keys.iter().any(|k| map.contains_key(*k)) {
+            return None;
         }
-        Error::Api {
+        let errors = match map.get("Errors") {
+            Some(Value::Array(items)) => items.iter().filter_map(field_error).collect(),
+            _ => Vec::new(),
+        };
+        Some(Envelope {
+            successful: map.get("WasSuccessful") == Some(&Value::Bool(true)),
+            message: map.get("Message").and_then(text).filter(|m| !m.is_empty()),
+            errors,
+        })
+    }
+
+    fn into_validation(self, operation: &'static str, status: StatusCode) -> Error {
+        let mut errors = self.errors;
+        errors.truncate(MAX_FIELD_ERRORS);
+        Error::Validation {
             operation,
             status,
-            excerpt: self.message.unwrap_or_default(),
+            message: self
+                .message
+                .unwrap_or_else(|| "the server did not apply the change".into()),
+            errors,
         }
     }
 }
 
-/// The token endpoint's OAuth error.
-impl ErrorBody for OAuthError {
-    fn into_error(self, _: &'static str, status: StatusCode, _: &HeaderMap) -> Error {
-        Error::Unauthorized {
-            status,
-            message: self
-                .error_description
-                .unwrap_or_else(|| "the token endpoint refused the grant".into()),
-            code: Some(self.error),
-        }
+/// One entry of `Errors`: an object, or a bare string as some servers send.
+fn field_error(item: &Value) -> Option<FieldError> {
+    match item {
+        Value::Object(e) => Some(FieldError {
+            property: e.get("PropertyName").and_then(text).unwrap_or_default(),
+            message: e.get("Message").and_then(text).unwrap_or_default(),
+            attempted_value: e
+                .get("AttemptedValue")
+                .filter(|v| !v.is_null())
+                .map(bounded_value),
+        }),
+        Value::String(s) => Some(FieldError {
+            property: String::new(),
+            message: bounded(s),
+            attempted_value: None,
+        }),
+        _ => None,
+    }
+}
+
+/// A JSON value as bounded text: strings as they are, others as JSON.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(bounded(s)),
+        other => Some(bounded(&other.to_string())),
+    }
+}
+
+/// A value kept whole when short, else as the start of its JSON text.
+fn bounded_value(value: &Value) -> Value {
+    let json = value.to_string();
+    if json.chars().count() <= TEXT_CHARS {
+        value.clone()
+    } else {
+        Value::String(bounded(&json))
+    }
+}
+
+/// The token endpoint's refusal: the OAuth `error` code and description
+/// when the body has them (the password form may be echoed there, so the
+/// description is kept only when it is short and plain).
+fn token_refusal(status: StatusCode, body: &[u8]) -> Error {
+    let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_slice(body).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|m| m.get(name))
+            .and_then(|v| v.as_str())
+            .map(bounded)
+            .filter(|s| !s.is_empty())
+    };
+    Error::Unauthorized {
+        operation: TOKEN_OPERATION,
+        status,
+        code: field("error"),
+        message: field("error_description")
+            .unwrap_or_else(|| "the token endpoint refused the grant".into()),
     }
 }
 
@@ -319,22 +428,39 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
-/// The start of a body as text, never more than [`EXCERPT_CHARS`] characters,
-/// and nothing at all for operations that carry secrets.
+/// The envelope's `Message` when the body is an envelope that has one, else
+/// the start of the body.
+fn server_message(operation: &str, body: &[u8]) -> String {
+    if operation != TOKEN_OPERATION {
+        if let Some(message) = Envelope::read(body).and_then(|e| e.message) {
+            return message;
+        }
+    }
+    excerpt(operation, body)
+}
+
+/// The start of a body as text, never more than [`TEXT_CHARS`] characters,
+/// and nothing at all for the token endpoint, whose bodies carry secrets.
 pub(crate) fn excerpt(operation: &str, body: &[u8]) -> String {
-    if SECRET_OPERATIONS.contains(&operation) {
+    if operation == TOKEN_OPERATION {
         return "[withheld: the body may hold credentials]".into();
     }
-    let text = String::from_utf8_lossy(body);
-    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
-    if text.chars().count() > EXCERPT_CHARS {
+    bounded(&String::from_utf8_lossy(
+        &body[..body.len().min(TEXT_CHARS * 4)],
+    ))
+}
+
+/// At most [`TEXT_CHARS`] characters of `text`, with `…` when cut.
+pub(crate) fn bounded(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars.by_ref().take(TEXT_CHARS).collect();
+    if chars.next().is_some() {
         out.push('…');
     }
     out
 }
 
-fn non_empty_excerpt(operation: &str, body: &[u8]) -> Option<String> {
-    let text = excerpt(operation, body);
+fn non_empty(text: String) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
@@ -347,9 +473,9 @@ mod tests {
         let long = "x".repeat(1000);
         assert_eq!(
             excerpt("list_time_passes", long.as_bytes()).chars().count(),
-            EXCERPT_CHARS + 1
+            TEXT_CHARS + 1
         );
-        assert!(!excerpt("request_token", b"{\"access_token\":\"s3cret\"}").contains("s3cret"));
+        assert!(!excerpt(TOKEN_OPERATION, b"{\"access_token\":\"s3cret\"}").contains("s3cret"));
     }
 
     #[test]
@@ -376,9 +502,53 @@ mod tests {
             #[serde(rename = "Id")]
             id: i32,
         }
-        match Error::decode::<Page>("list_time_passes", body) {
-            Error::Decode { path, .. } => assert_eq!(path, "Records[0].Id"),
+        match Error::decode::<Page>("list_time_passes", StatusCode::OK, body) {
+            Error::Decode { path, status, .. } => {
+                assert_eq!(path, "Records[0].Id");
+                assert_eq!(status, StatusCode::OK);
+            }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn envelopes_with_odd_errors_are_read() {
+        let body = br#"{"WasSuccessful":false,"Message":"no","Errors":[null,"plain",{"PropertyName":"Name"}]}"#;
+        let e = Error::from_answer(
+            "create_time_pass",
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            body,
+        );
+        match e {
+            Error::Validation {
+                errors,
+                message,
+                status,
+                ..
+            } => {
+                assert_eq!(status, StatusCode::BAD_REQUEST);
+                assert_eq!(message, "no");
+                assert_eq!(errors.len(), 2);
+                assert_eq!(errors[0].message, "plain");
+                assert_eq!(errors[1].property, "Name");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_400_that_is_not_an_envelope_is_still_a_validation_error() {
+        let e = Error::from_answer(
+            "create_time_pass",
+            StatusCode::BAD_REQUEST,
+            &HeaderMap::new(),
+            b"<html>bad</html>",
+        );
+        assert!(
+            matches!(e, Error::Validation { ref message, .. } if message.contains("bad")),
+            "{e:?}"
+        );
+        assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
     }
 }

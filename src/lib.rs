@@ -1,26 +1,30 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod auth;
 mod client;
 mod error;
-mod expiration;
-mod filters;
 mod generated;
+mod page;
 mod paging;
+mod record;
+mod replacements;
+mod request;
 mod resources;
-mod sorting;
+mod status;
 mod transport;
+mod update_body;
+mod wire;
 
 pub use auth::{Credentials, PasswordGrant, TotpProvider};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE};
 pub use error::{Error, FieldError, Result};
-pub use expiration::ExpirationType;
 pub use generated::types;
-pub use resources::{
-    CoworkerTimePasses, Handle, IncludedTime, Kind, PassKind, ProductTimePasses, TimePasses,
-};
-pub use sorting::SortDirection;
+pub use page::{Page, RecordStream};
+pub use record::Record;
+pub use replacements::{ExpirationType, SortDirection};
+pub use resources::{CoworkerTimePasses, IncludedTime, PassKind, ProductTimePasses, TimePasses};
 pub use transport::{Hooks, Pacing, RetryPolicy};
 
 /// The generated client and its request builders, for calls the typed

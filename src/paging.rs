@@ -1,5 +1,6 @@
-//! The paging engine: turns the API's `page`/`size` listings (REFERENCE.md
-//! §4.2–4.3) into one `Stream` of records.
+//! The paging engine: turns the API's `page`/`size` listings into one
+//! `Stream` of records (the [`RecordStream`](crate::RecordStream) of the
+//! handles).
 //!
 //! Page 1 is fetched alone to learn `TotalPages`; later pages are fetched ahead
 //! of the consumer, at most `concurrency` at a time, and their records come out
@@ -8,7 +9,7 @@
 //!
 //! Listings are not snapshots: records inserted or deleted while we page shift
 //! others between pages. The engine therefore drops records it has already
-//! yielded (by [`Keyed::key`]), follows a total that grows, and stops at the
+//! yielded (by [`Record::id`]), follows a total that grows, and stops at the
 //! first empty page when it shrinks. Records shifted onto a page already read
 //! are missed; offset paging cannot avoid that.
 
@@ -18,32 +19,12 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesOrdered, Stream, StreamExt};
 
-use crate::{Error, Result};
+use crate::{Error, Page, Record, Result};
 
 /// The highest page number the engine ever requests, whatever the server
 /// claims. At the default size of 25 that is 2.5 million records; it exists so
 /// that a server reporting ever more pages cannot keep a listing going forever.
 pub(crate) const MAX_PAGES: u32 = 100_000;
-
-/// One page as the engine needs it (built by the caller from the generated
-/// `XxxPage` types).
-#[doc(hidden)]
-pub struct PageOf<T> {
-    /// The page's records (`Records`).
-    pub records: Vec<T>,
-    /// Pages in the listing when this page was served (`TotalPages`).
-    pub total_pages: u32,
-    /// Records in the listing when this page was served (`TotalItems`).
-    pub total_items: u32,
-}
-
-/// Records the engine can de-duplicate. Nominally public because
-/// [`Kind`](crate::Kind) names it in a bound; not reachable from outside.
-#[doc(hidden)]
-pub trait Keyed {
-    /// The record's unique key (its `Id`).
-    fn key(&self) -> i32;
-}
 
 /// Stream of every record across all pages.
 ///
@@ -61,9 +42,9 @@ pub(crate) fn stream_records<'a, T, F, Fut>(
     concurrency: usize,
 ) -> impl Stream<Item = Result<T>> + Send + 'a
 where
-    F: Fn(u32) -> Fut + Send + Sync + 'a,
-    Fut: Future<Output = Result<PageOf<T>>> + Send + 'a,
-    T: Keyed + Send + 'a,
+    F: FnMut(u32) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'a,
+    T: Record + Send + 'a,
 {
     stream_with_cap(fetch, concurrency, MAX_PAGES)
 }
@@ -75,9 +56,9 @@ fn stream_with_cap<'a, T, F, Fut>(
     max_pages: u32,
 ) -> impl Stream<Item = Result<T>> + Send + 'a
 where
-    F: Fn(u32) -> Fut + Send + Sync + 'a,
-    Fut: Future<Output = Result<PageOf<T>>> + Send + 'a,
-    T: Keyed + Send + 'a,
+    F: FnMut(u32) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Page<T>>> + Send + 'a,
+    T: Record + Send + 'a,
 {
     let mut pager = Pager::new(fetch, concurrency, max_pages);
     futures::stream::poll_fn(move |cx| pager.poll_next(cx))
@@ -114,9 +95,9 @@ struct Pager<T, F, Fut: Future> {
 
 impl<T, F, Fut> Pager<T, F, Fut>
 where
-    F: Fn(u32) -> Fut,
-    Fut: Future<Output = Result<PageOf<T>>>,
-    T: Keyed,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+    T: Record,
 {
     fn new(fetch: F, concurrency: usize, max_pages: u32) -> Self {
         Pager {
@@ -194,7 +175,7 @@ where
     }
 
     /// Handles page `page`, the next in page order.
-    fn take(&mut self, page: u32, result: Result<PageOf<T>>) {
+    fn take(&mut self, page: u32, result: Result<Page<T>>) {
         let found = match result {
             Ok(found) => found,
             Err(error) => {
@@ -225,7 +206,7 @@ where
         let fresh: Vec<T> = found
             .records
             .into_iter()
-            .filter(|record| self.seen.insert(record.key()))
+            .filter(|record| self.seen.insert(record.id()))
             .collect();
         let added = !fresh.is_empty();
         if added {
@@ -277,9 +258,12 @@ mod tests {
     #[derive(Debug, PartialEq)]
     struct Rec(i32);
 
-    impl Keyed for Rec {
-        fn key(&self) -> i32 {
+    impl Record for Rec {
+        fn id(&self) -> i32 {
             self.0
+        }
+        fn updated_on(&self) -> chrono::DateTime<chrono::Utc> {
+            chrono::DateTime::UNIX_EPOCH
         }
     }
 
@@ -324,19 +308,23 @@ mod tests {
         }
 
         /// The page as the data stands when it is requested.
-        fn serve(&self, n: u32) -> Result<PageOf<Rec>> {
+        fn serve(&self, n: u32) -> Result<Page<Rec>> {
             self.requested.lock().unwrap().push(n);
             if self.fail_on == Some(n) {
-                return Err(Error::InvalidInput(format!("page {n} failed")));
+                return Err(Error::invalid("list", format!("page {n} failed")));
             }
             let mut data = self.data.lock().unwrap();
             let start = ((self.page_of)(n) as usize - 1) * self.size;
             let records = data.iter().skip(start).take(self.size).map(|&id| Rec(id));
             let total = data.len();
-            let page = PageOf {
+            let total_pages = (self.claim)(n, total.div_ceil(self.size) as u32);
+            let page = Page {
                 records: records.collect(),
-                total_pages: (self.claim)(n, total.div_ceil(self.size) as u32),
+                page: n,
+                page_size: self.size as u32,
                 total_items: total as u32,
+                total_pages,
+                has_next_page: n < total_pages,
             };
             (self.after_page)(n, &mut data);
             Ok(page)
@@ -586,7 +574,7 @@ mod tests {
                 }
             };
             assert_eq!(got, (0..10).collect::<Vec<_>>());
-            assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+            assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
             let requests = server.requested().len();
             assert!(stream.next().await.is_none());
             assert!(stream.next().await.is_none());

@@ -1,7 +1,8 @@
 //! Per-request behaviour of the generated client, in one place, through
-//! progenitor's `ClientHooks`: the `Authorization` header, pacing, retries
-//! (honouring `Retry-After`), re-authentication after a 401, and a tracing
-//! span per attempt. There is no other request path.
+//! progenitor's `ClientHooks::exec`: pacing, an `Authorization` header that
+//! is fresh when each attempt goes out, retries (honouring `Retry-After`),
+//! a new token after a 401, and a tracing span per attempt. There is no
+//! other request path.
 
 use std::{
     fmt,
@@ -16,10 +17,13 @@ use rand::Rng;
 use reqwest::{header::AUTHORIZATION, Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
-use crate::{auth::Auth, error::retry_after, generated::Client as Raw};
-
-/// The one operation that must not carry (or wait for) a bearer token.
-const TOKEN_OPERATION: &str = "request_token";
+use crate::{
+    auth::{Auth, TOKEN_OPERATION},
+    error::{retry_after, Error},
+    generated::Client as Raw,
+    request,
+    status::{classify, Class},
+};
 
 /// When and how often a request is tried again.
 ///
@@ -102,26 +106,21 @@ impl RetryPolicy {
             return None;
         }
         match outcome {
-            Ok(r) if is_throttled(r.status()) => match retry_after(r.headers()) {
-                Some(wait) if wait > self.max_delay => None,
-                Some(wait) => Some(wait),
-                None => Some(self.backoff(attempt)),
+            Ok(r) => match classify(r.status()) {
+                Class::Throttled => match retry_after(r.headers()) {
+                    Some(wait) if wait > self.max_delay => None,
+                    Some(wait) => Some(wait),
+                    None => Some(self.backoff(attempt)),
+                },
+                Class::Transient if idempotent(method) => Some(self.backoff(attempt)),
+                _ => None,
             },
-            Ok(r) if is_transient(r.status()) && idempotent(method) => Some(self.backoff(attempt)),
             Err(e) if (e.is_connect() || e.is_timeout()) && idempotent(method) => {
                 Some(self.backoff(attempt))
             }
-            _ => None,
+            Err(_) => None,
         }
     }
-}
-
-fn is_throttled(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 409 | 429)
-}
-
-fn is_transient(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 502..=504)
 }
 
 /// Methods whose repetition cannot duplicate a write.
@@ -248,65 +247,58 @@ impl Hooks {
 }
 
 impl ClientHooks<Hooks> for Raw {
-    /// Adds the `Authorization` header, signing in first when needed.
-    async fn pre<E>(
-        &self,
-        request: &mut Request,
-        info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        if info.operation_id == TOKEN_OPERATION {
-            return Ok(());
-        }
-        match self.inner().auth().header(self).await {
-            Ok(Some(value)) => {
-                request.headers_mut().insert(AUTHORIZATION, value);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(e) => Err(progenitor_client::Error::Custom(e.to_string())),
-        }
-    }
-
-    /// Sends the request, pacing and retrying it as the policy says.
+    /// Sends the request: pacing, auth, retries; see [`execute`].
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         execute(self, request, info.operation_id).await
     }
 }
 
-/// The attempt loop. Each attempt is paced, traced and given the per-attempt
-/// timeout; the last answer (or error) is returned for the caller to map.
+/// The attempt loop. Each attempt waits for its pacing slot, then gets the
+/// `Authorization` header that is fresh at that instant, the per-attempt
+/// timeout, and a span. The last answer (or error) is returned for the
+/// caller to map; a typed failure before sending is handed back through the
+/// call context (see `request::refuse`).
 async fn execute(
     raw: &Raw,
     mut request: Request,
     operation: &'static str,
 ) -> reqwest::Result<Response> {
     let hooks = &raw.inner().0;
+    if let Err(e) = add_stream_page(&mut request, operation) {
+        return Ok(request::refuse(e));
+    }
     let method = request.method().clone();
-    let mut reauthenticated = false;
+    let mut renewed = false;
     let mut attempt = 1;
     loop {
+        // A body that cannot be cloned (a stream) is sent once, never retried.
+        let spare = request.try_clone();
+        hooks.pacer.wait(&method).await;
+        let sent_auth = match attach_auth(raw, &mut request, operation).await {
+            Ok(header) => header,
+            Err(e) => return Ok(request::refuse(e)),
+        };
         if let Some(t) = hooks.attempt_timeout {
             *request.timeout_mut() = Some(t);
         }
-        // A body that cannot be cloned (a stream) is sent once, never retried.
-        let spare = request.try_clone();
-        let sent_auth = request.headers().get(AUTHORIZATION).cloned();
-        hooks.pacer.wait(&method).await;
         let outcome = send_traced(raw, request, operation, attempt).await;
-        let Some(mut next) = spare else {
+        if let Ok(answer) = &outcome {
+            request::record_status(answer.status());
+        }
+        let Some(next) = spare else {
             return outcome;
         };
-
         let unauthorized = matches!(&outcome, Ok(r) if r.status() == StatusCode::UNAUTHORIZED);
-        if unauthorized && !reauthenticated && operation != TOKEN_OPERATION {
-            reauthenticated = true;
-            if let Some(fresh) = hooks.auth.after_unauthorized(raw, sent_auth).await {
-                next.headers_mut().insert(AUTHORIZATION, fresh);
-                request = next;
-                attempt += 1;
-                continue;
+        if unauthorized {
+            // One new token per call: a second 401 means the account is refused.
+            if renewed || operation == TOKEN_OPERATION || !hooks.auth.renews() {
+                return outcome;
             }
-            return outcome;
+            renewed = true;
+            hooks.auth.reject(sent_auth.as_ref()).await;
+            request = next;
+            attempt += 1;
+            continue;
         }
         let Some(delay) = hooks.retry.next_delay(&method, &outcome, attempt) else {
             return outcome;
@@ -321,6 +313,44 @@ async fn execute(
         request = next;
         attempt += 1;
     }
+}
+
+/// Sets the `Authorization` header for this attempt (none for the token
+/// endpoint or without credentials) and returns it.
+async fn attach_auth(
+    raw: &Raw,
+    request: &mut Request,
+    operation: &'static str,
+) -> Result<Option<reqwest::header::HeaderValue>, Error> {
+    if operation == TOKEN_OPERATION {
+        return Ok(None);
+    }
+    let header = raw.inner().auth().header(raw).await?;
+    match &header {
+        Some(value) => request.headers_mut().insert(AUTHORIZATION, value.clone()),
+        None => request.headers_mut().remove(AUTHORIZATION),
+    };
+    Ok(header)
+}
+
+/// Adds the page a stream asks for. The stream numbers pages itself, so a
+/// `page` the caller's filter set is refused rather than silently replaced.
+fn add_stream_page(request: &mut Request, operation: &'static str) -> Result<(), Error> {
+    let Some(page) = request::stream_page() else {
+        return Ok(());
+    };
+    if request.url().query_pairs().any(|(name, _)| name == "page") {
+        return Err(Error::invalid(
+            operation,
+            "a stream numbers its pages itself: remove `.page(..)` from the filter \
+             (use `list` for one page)",
+        ));
+    }
+    request
+        .url_mut()
+        .query_pairs_mut()
+        .append_pair("page", &page.to_string());
+    Ok(())
 }
 
 /// One attempt inside a span carrying operation, method, attempt, status

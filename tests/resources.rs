@@ -540,7 +540,7 @@ async fn an_update_that_alters_the_id_sends_no_put() {
         .update(PASS_ID, |p| p.id = 1)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
 }
 
 #[tokio::test]
@@ -758,7 +758,7 @@ async fn run_command_sends_key_ids_and_parameters_and_returns_the_envelope() {
         .run_command("ArchivePasses", &[], &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
     assert_eq!(log_of(&server).await.len(), 1);
 }
 
@@ -835,5 +835,5 @@ fn included_time_is_passes_times_minutes_or_days() {
 
     let other: types::TimePass = decode(time_pass(PASS_ID + 1));
     let err = bundle.included_time(&other).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
 }

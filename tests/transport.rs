@@ -165,7 +165,7 @@ async fn a_post_answered_503_is_sent_exactly_once() {
         Error::Api {
             operation,
             status,
-            excerpt,
+            message: excerpt,
         } => {
             assert_eq!(*operation, "create_time_pass");
             assert_eq!(status.as_u16(), 503);
@@ -233,6 +233,7 @@ async fn throttled_after_the_retries_reports_the_last_retry_after() {
         Error::Throttled {
             operation,
             retry_after,
+            ..
         } => {
             assert_eq!(*operation, "get_time_pass");
             assert_eq!(*retry_after, Some(Duration::from_secs(7)));
@@ -399,7 +400,7 @@ async fn an_unexpected_status_is_an_api_error_with_an_excerpt() {
         Error::Api {
             operation,
             status,
-            excerpt,
+            message: excerpt,
         } => {
             assert_eq!(*operation, "get_time_pass");
             assert_eq!(status.as_u16(), 418);
@@ -416,7 +417,9 @@ async fn a_500_with_a_plain_body_is_an_api_error_with_a_short_excerpt() {
     let (err, server) = get_error(ResponseTemplate::new(500).set_body_string(long)).await;
     match &err {
         Error::Api {
-            status, excerpt, ..
+            status,
+            message: excerpt,
+            ..
         } => {
             assert_eq!(status.as_u16(), 500);
             assert!(
@@ -457,6 +460,7 @@ async fn a_400_envelope_is_a_validation_error_with_every_field() {
             operation,
             message,
             errors,
+            ..
         } => {
             assert_eq!(*operation, "create_time_pass");
             assert_eq!(message, "Name: is a required field");

@@ -6,25 +6,22 @@ use crate::{
     types::{ProductTimePass, TimePass},
 };
 
-/// Passes granted by buying a product: `client.product_time_passes()`.
-///
-/// ```no_run
-/// # async fn run(client: nexudus_timepasses::Client) -> nexudus_timepasses::Result<()> {
-/// use nexudus_timepasses::IncludedTime;
-///
-/// let link = client.product_time_passes().get(555).await?;
-/// let pass = client.time_passes().get(link.time_pass_id).await?;
-/// match link.included_time(&pass)? {
-///     IncludedTime::Days(d) => println!("{d} day passes"),
-///     IncludedTime::Minutes(m) => println!("{} hours", m / 60),
-/// }
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub enum ProductTimePasses {}
-
-super::resource_kind!(
-    ProductTimePasses,
+super::handle!(
+    /// Passes granted by buying a product: `client.product_time_passes()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: nexudus_timepasses::Client) -> nexudus_timepasses::Result<()> {
+    /// use nexudus_timepasses::IncludedTime;
+    ///
+    /// let link = client.product_time_passes().get(555).await?;
+    /// let pass = client.time_passes().get(link.time_pass_id).await?;
+    /// match link.included_time(&pass)? {
+    ///     IncludedTime::Days(d) => println!("{d} day passes"),
+    ///     IncludedTime::Minutes(m) => println!("{} hours", m / 60),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ProductTimePasses, product_time_passes, "ProductTimePass",
     record: ProductTimePass,
     item: ProductTimePassListItem,
     create: ProductTimePassCreate,
@@ -58,10 +55,13 @@ impl ProductTimePass {
     /// time pass. Fails when `pass` is not the linked TimePass.
     pub fn included_time(&self, pass: &TimePass) -> Result<IncludedTime> {
         if pass.id != self.time_pass_id {
-            return Err(Error::InvalidInput(format!(
-                "TimePass {} is not the one this product grants ({})",
-                pass.id, self.time_pass_id
-            )));
+            return Err(Error::invalid(
+                "included_time",
+                format!(
+                    "TimePass {} is not the one this product grants ({})",
+                    pass.id, self.time_pass_id
+                ),
+            ));
         }
         let passes = i64::from(self.passes_included);
         Ok(match pass.kind() {

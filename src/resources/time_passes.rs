@@ -2,36 +2,33 @@
 
 use crate::types::{TimePass, TimePassListItem};
 
-/// TimePass definitions: `client.time_passes()`.
-///
-/// ```no_run
-/// # async fn run(client: nexudus_timepasses::Client) -> nexudus_timepasses::Result<()> {
-/// use futures::TryStreamExt;
-/// use nexudus_timepasses::{PassKind, SortDirection};
-///
-/// // Every active pass of one location, by name.
-/// let mut passes = client.time_passes().stream(|q| {
-///     q.time_pass_business(1234)
-///         .time_pass_archived(false)
-///         .order_by("Name")
-///         .dir(SortDirection::Ascending)
-/// });
-/// while let Some(pass) = passes.try_next().await? {
-///     match pass.kind() {
-///         PassKind::DayPass => println!("{}: day pass", pass.name),
-///         PassKind::TimePass { minutes } => println!("{}: {minutes} min", pass.name),
-///     }
-/// }
-///
-/// // Raise a price without touching any other field.
-/// client.time_passes().update(87654321, |p| p.price = 12.5).await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug)]
-pub enum TimePasses {}
-
-super::resource_kind!(
-    TimePasses,
+super::handle!(
+    /// TimePass definitions: `client.time_passes()`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: nexudus_timepasses::Client) -> nexudus_timepasses::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use nexudus_timepasses::{PassKind, SortDirection};
+    ///
+    /// // Every active pass of one location, by name.
+    /// let mut passes = client.time_passes().stream(|q| {
+    ///     q.time_pass_business(1234)
+    ///         .time_pass_archived(false)
+    ///         .order_by("Name")
+    ///         .dir(SortDirection::Ascending)
+    /// });
+    /// while let Some(pass) = passes.try_next().await? {
+    ///     match pass.kind() {
+    ///         PassKind::DayPass => println!("{}: day pass", pass.name),
+    ///         PassKind::TimePass { minutes } => println!("{}: {minutes} min", pass.name),
+    ///     }
+    /// }
+    ///
+    /// // Raise a price without touching any other field.
+    /// client.time_passes().update(87654321, |p| p.price = 12.5).await?;
+    /// # Ok(()) }
+    /// ```
+    TimePasses, time_passes, "TimePass",
     record: TimePass,
     item: TimePassListItem,
     create: TimePassCreate,

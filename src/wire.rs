@@ -1,11 +1,9 @@
-//! Conversions into the wire forms the API wants: dates for range filters,
-//! Id lists for batch get, and update bodies built from full records.
+//! Wire formats the API wants in requests: dates for range filters and Id
+//! lists for batch get.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
-use schemars::JsonSchema;
-use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{error::Error, resources::declared_fields, types::FilterDateTime};
+use crate::{error::Error, types::FilterDateTime};
 
 /// The format range filters take: minute precision, no seconds, no zone.
 const FILTER_FORMAT: &str = "%Y-%m-%dT%H:%M";
@@ -23,11 +21,13 @@ impl TryFrom<NaiveDateTime> for FilterDateTime {
     type Error = Error;
 
     fn try_from(at: NaiveDateTime) -> Result<Self, Error> {
-        at.format(FILTER_FORMAT).to_string().parse().map_err(|_| {
-            Error::InvalidInput(format!(
-                "{at} cannot be sent as a range filter (years 0000-9999 only)"
-            ))
-        })
+        at.format(FILTER_FORMAT)
+            .to_string()
+            .parse()
+            .map_err(|_| Error::InvalidRequest {
+                operation: "FilterDateTime",
+                reason: format!("{at} cannot be sent as a range filter (years 0000-9999 only)"),
+            })
     }
 }
 
@@ -53,25 +53,6 @@ impl FilterDateTime {
 pub(crate) fn id_list(ids: &[i32]) -> String {
     let joined: Vec<String> = ids.iter().map(i32::to_string).collect();
     format!("[{}]", joined.join(","))
-}
-
-/// Builds an update body from a full record: keeps the fields the update
-/// schema declares, and every field the record schema does not know (fields
-/// a newer server sent), so a write-back never drops them. Known read-only
-/// fields (names, timestamps, counters) are left out.
-pub(crate) fn update_body<R, U>(record: &R) -> serde_json::Result<U>
-where
-    R: Serialize + JsonSchema,
-    U: DeserializeOwned + JsonSchema,
-{
-    let writable = declared_fields::<U>();
-    let known = declared_fields::<R>();
-    let mut fields = match serde_json::to_value(record)? {
-        serde_json::Value::Object(map) => map,
-        other => return serde_json::from_value(other),
-    };
-    fields.retain(|name, _| writable.contains(name) || !known.contains(name));
-    serde_json::from_value(serde_json::Value::Object(fields))
 }
 
 #[cfg(test)]
@@ -114,7 +95,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             FilterDateTime::try_from(far),
-            Err(Error::InvalidInput(_))
+            Err(Error::InvalidRequest { .. })
         ));
     }
 }

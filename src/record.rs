@@ -1,0 +1,47 @@
+//! The [`Record`] trait: what every record of the three resources has, full
+//! or from a listing, for code that is generic over them.
+
+use chrono::{DateTime, Utc};
+
+use crate::types::{
+    CoworkerTimePass, CoworkerTimePassListItem, ProductTimePass, ProductTimePassListItem, TimePass,
+    TimePassListItem,
+};
+
+/// A record of one of the three resources, full or from a listing.
+///
+/// ```
+/// use nexudus_timepasses::Record;
+/// fn ids<R: Record>(records: &[R]) -> Vec<i32> {
+///     records.iter().map(Record::id).collect()
+/// }
+/// # let _ = ids::<nexudus_timepasses::types::TimePass>;
+/// ```
+pub trait Record {
+    /// The record's unique Id (`Id`).
+    fn id(&self) -> i32;
+    /// When the record was last changed (`UpdatedOn`).
+    fn updated_on(&self) -> DateTime<Utc>;
+}
+
+macro_rules! impl_record {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Record for $ty {
+            fn id(&self) -> i32 {
+                self.id
+            }
+            fn updated_on(&self) -> DateTime<Utc> {
+                self.updated_on
+            }
+        }
+    )*};
+}
+
+impl_record!(
+    TimePass,
+    TimePassListItem,
+    CoworkerTimePass,
+    CoworkerTimePassListItem,
+    ProductTimePass,
+    ProductTimePassListItem,
+);

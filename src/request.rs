@@ -1,0 +1,159 @@
+//! The one entry point of every typed call: it sends a request of the
+//! generated client inside a call context and turns the answer into the
+//! crate's `Result`.
+//!
+//! The context is how the transport hook (which progenitor lets return only
+//! a `reqwest` answer) hands typed facts back: a sign-in that failed, the
+//! status of the last answer, and, for streams, the page to ask for.
+
+use std::{cell::RefCell, future::Future};
+
+use progenitor_client::{Error as GenError, ResponseValue};
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::{Error, Result},
+    types::MutationResult,
+};
+
+/// An answer of the generated client. build.rs declares no error bodies to
+/// progenitor, so every failure status arrives as `UnexpectedResponse`.
+pub(crate) type Answer<T> = std::result::Result<ResponseValue<T>, GenError<()>>;
+
+/// What one typed call shares with the transport hook.
+#[derive(Default)]
+pub(crate) struct Call {
+    /// The page a stream asks for; the hook adds it to the query.
+    page: Option<u32>,
+    /// A typed failure the hook met instead of an answer.
+    failure: RefCell<Option<Error>>,
+    /// The status of the last answer.
+    status: RefCell<Option<StatusCode>>,
+}
+
+tokio::task_local! {
+    static CALL: Call;
+}
+
+/// Sends `request` (a generated `send()` future) and returns its body.
+pub(crate) async fn send<T: DeserializeOwned>(
+    operation: &'static str,
+    request: impl Future<Output = Answer<T>>,
+) -> Result<T> {
+    in_context(operation, Call::default(), request).await
+}
+
+/// Like [`send`], for page `page` of a stream: the hook adds the page.
+pub(crate) async fn send_page<T: DeserializeOwned>(
+    operation: &'static str,
+    page: u32,
+    request: impl Future<Output = Answer<T>>,
+) -> Result<T> {
+    let call = Call {
+        page: Some(page),
+        ..Call::default()
+    };
+    in_context(operation, call, request).await
+}
+
+/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error.
+pub(crate) async fn mutate(
+    operation: &'static str,
+    request: impl Future<Output = Answer<MutationResult>>,
+) -> Result<MutationResult> {
+    let envelope = send(operation, request).await?;
+    if envelope.was_successful {
+        return Ok(envelope);
+    }
+    let body = serde_json::to_vec(&envelope).unwrap_or_default();
+    Err(
+        Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
+            operation,
+            status: StatusCode::OK,
+            message: "the server did not apply the change".into(),
+            errors: Vec::new(),
+        }),
+    )
+}
+
+async fn in_context<T: DeserializeOwned>(
+    operation: &'static str,
+    call: Call,
+    request: impl Future<Output = Answer<T>>,
+) -> Result<T> {
+    CALL.scope(call, async move {
+        match request.await {
+            Ok(value) => Ok(value.into_inner()),
+            Err(e) => Err(convert::<T>(operation, e).await),
+        }
+    })
+    .await
+}
+
+/// Converts a failure of the generated client: a typed failure the hook
+/// left in the context wins over the answer it stands for.
+pub(crate) async fn convert<T: DeserializeOwned>(
+    operation: &'static str,
+    err: GenError<()>,
+) -> Error {
+    if let Some(failure) = take_failure() {
+        return failure;
+    }
+    match err {
+        GenError::ErrorResponse(rv) => {
+            Error::from_answer(operation, rv.status(), rv.headers(), b"")
+        }
+        GenError::UnexpectedResponse(response) => {
+            let (status, headers) = (response.status(), response.headers().clone());
+            match response.bytes().await {
+                Ok(body) => Error::from_answer(operation, status, &headers, &body),
+                Err(_) => Error::from_answer(operation, status, &headers, b""),
+            }
+        }
+        GenError::InvalidResponsePayload(body, _) => {
+            let status = last_status().unwrap_or(StatusCode::OK);
+            Error::decode::<T>(operation, status, &body)
+        }
+        GenError::CommunicationError(e)
+        | GenError::InvalidUpgrade(e)
+        | GenError::ResponseBodyError(e) => Error::transport(operation, e),
+        GenError::InvalidRequest(why) => Error::invalid(operation, why),
+        GenError::Custom(why) => Error::invalid(operation, why),
+    }
+}
+
+/// The page a stream asks for, when the current call is one of its pages.
+pub(crate) fn stream_page() -> Option<u32> {
+    CALL.try_with(|c| c.page).ok().flatten()
+}
+
+/// Notes the status of an answer.
+pub(crate) fn record_status(status: StatusCode) {
+    let _ = CALL.try_with(|c| *c.status.borrow_mut() = Some(status));
+}
+
+fn last_status() -> Option<StatusCode> {
+    CALL.try_with(|c| *c.status.borrow()).ok().flatten()
+}
+
+fn take_failure() -> Option<Error> {
+    CALL.try_with(|c| c.failure.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
+/// Keeps `error` for the caller and gives the hook an answer to return in
+/// its place: 401 for a failed sign-in, 400 otherwise, with the error's text
+/// as body for callers of the raw client, who have no context.
+pub(crate) fn refuse(error: Error) -> reqwest::Response {
+    let status = match error {
+        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let text = error.to_string();
+    let _ = CALL.try_with(|c| *c.failure.borrow_mut() = Some(error));
+    let mut answer = http::Response::new(text);
+    *answer.status_mut() = status;
+    reqwest::Response::from(answer)
+}
