@@ -5,13 +5,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, process, reuse};
+use crate::{Result, contract, lint, process, reference, reuse};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
     step("lint", || lint::run(ws))?;
     step("reuse", || reuse::run(ws))?;
     step("contract", || contract::run(ws))?;
+    step("reference", || reference::run(ws))?;
     step("format", || {
         cargo(ws, &["fmt", "--all", "--", "--check"], &[])
     })?;

@@ -12,6 +12,7 @@ mod lint;
 mod node;
 mod process;
 mod python;
+mod reference;
 mod reuse;
 mod stamp;
 mod workspace;
@@ -39,8 +40,11 @@ commands:
              examples, --errors) and call all its operations once through
              the client (examples/contract.rs); a failed call or any
              violation Prism logs fails
-  check      what CI runs, in order: lint, reuse, contract, cargo fmt
-             --check, clippy -D warnings, rustdoc -D warnings,
+  reference  cross-check openapi.yaml against ../shared/nexudus-api/
+             REFERENCE.md (tests/reference.rs); skipped, saying so, when
+             that file is not beside the repository
+  check      what CI runs, in order: lint, reuse, contract, reference,
+             cargo fmt --check, clippy -D warnings, rustdoc -D warnings,
              cargo test --workspace
 ";
 
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         "lint" => lint::run(&ws),
         "reuse" => reuse::run(&ws),
         "contract" => contract::run(&ws),
+        "reference" => reference::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
