@@ -247,7 +247,7 @@ impl Hooks {
 }
 
 impl ClientHooks<Hooks> for Raw {
-    /// Sends the request: pacing, auth, retries; see [`execute`].
+    /// Sends the request: pacing, a fresh auth header per attempt, retries.
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         execute(self, request, info.operation_id).await
     }
