@@ -24,6 +24,7 @@ use crate::{
     error::Error,
     generated::{types, Client as Raw},
     request::convert,
+    status::TOKEN_OPERATION,
 };
 
 /// A function that returns the current two-factor (TOTP) code.
@@ -132,10 +133,6 @@ impl fmt::Debug for Credentials {
         }
     }
 }
-
-/// The operationId of the token endpoint: the one operation that carries
-/// no bearer token, and whose bodies are never quoted in errors.
-pub(crate) const TOKEN_OPERATION: &str = "request_token";
 
 /// The life assumed for a token whose `expires_in` makes no sense (missing,
 /// zero, negative, not a number): short, so a real expiry is met soon, but

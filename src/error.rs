@@ -9,10 +9,7 @@ use reqwest::{header::HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{
-    auth::TOKEN_OPERATION,
-    status::{classify, Class},
-};
+use crate::status::{classify, Class, TOKEN_OPERATION};
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

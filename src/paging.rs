@@ -19,7 +19,11 @@ use std::task::{Context, Poll};
 
 use futures::stream::{FuturesOrdered, Stream, StreamExt};
 
-use crate::{Error, Page, Record, Result};
+use crate::{
+    error::{Error, Result},
+    page::Page,
+    record::Record,
+};
 
 /// The highest page number the engine ever requests, whatever the server
 /// claims. At the default size of 25 that is 2.5 million records; it exists so

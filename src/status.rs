@@ -3,6 +3,11 @@
 
 use reqwest::StatusCode;
 
+/// The operationId of the token endpoint: its answers are read as OAuth
+/// answers, it is the one operation that carries no bearer token, and its
+/// bodies are never quoted in errors (they hold credentials).
+pub(crate) const TOKEN_OPERATION: &str = "request_token";
+
 /// What an HTTP status means to the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {

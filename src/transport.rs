@@ -18,11 +18,11 @@ use reqwest::{header::AUTHORIZATION, Method, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::{
-    auth::{Auth, TOKEN_OPERATION},
+    auth::Auth,
     error::{retry_after, Error},
     generated::Client as Raw,
     request,
-    status::{classify, Class},
+    status::{classify, Class, TOKEN_OPERATION},
 };
 
 /// When and how often a request is tried again.
