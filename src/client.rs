@@ -17,6 +17,10 @@ pub const DEFAULT_BASE_URL: &str = "https://spaces.nexudus.com";
 /// Time allowed for each attempt of a request, unless set otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The largest answer body read by default: 32 MiB, far above any page the
+/// API sends (a 1,000-record page is about 2 MiB), far below harm.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Records per page when a listing does not set `size` (the API's own default).
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
@@ -113,6 +117,7 @@ pub struct ClientBuilder {
     pacing: Pacing,
     page_size: u32,
     concurrency: usize,
+    max_body_bytes: u64,
     http: Option<reqwest::Client>,
 }
 
@@ -128,6 +133,7 @@ impl Default for ClientBuilder {
             pacing: Pacing::default(),
             page_size: DEFAULT_PAGE_SIZE,
             concurrency: 4,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             http: None,
         }
     }
@@ -195,8 +201,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest answer body the client reads (default
+    /// [`DEFAULT_MAX_BODY_BYTES`]); a larger one fails with
+    /// [`Error::BodyTooLarge`] instead of being read whole.
+    pub fn max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
     /// Uses the caller's `reqwest::Client` (its pool, proxy, TLS, user agent
     /// and timeouts; [`timeout`](Self::timeout) still applies when set).
+    ///
+    /// Its redirect policy is the caller's too. The client's own follows a
+    /// redirect only within the base URL's origin and never from the token
+    /// endpoint, so credentials and bodies never go elsewhere; give yours
+    /// the same rule, or `reqwest::redirect::Policy::none()`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -217,6 +236,7 @@ impl ClientBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
+                .redirect(reqwest::redirect::Policy::custom(same_origin_only))
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
@@ -225,12 +245,29 @@ impl ClientBuilder {
             self.retry,
             &self.pacing,
             attempt_timeout,
+            self.max_body_bytes,
         );
         Ok(Client(Arc::new(Shared {
             raw: Raw::new_with_client(&base_url, http, hooks),
             page_size,
             concurrency: self.concurrency.max(1),
         })))
+    }
+}
+
+/// The redirect rule: never from the token endpoint (it would re-post the
+/// password), and otherwise only to the origin the request went to, at
+/// most 5 times, so credentials and bodies never reach another server.
+fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let Some(first) = attempt.previous().first() else {
+        return attempt.stop();
+    };
+    let from_token = first.path().ends_with("/api/token");
+    let same_origin = first.origin() == attempt.url().origin();
+    if from_token || !same_origin || attempt.previous().len() > 5 {
+        attempt.stop()
+    } else {
+        attempt.follow()
     }
 }
 
@@ -243,6 +280,11 @@ fn normalise_base_url(text: &str) -> Result<String> {
         return Err(Error::Config(format!(
             "base URL {text:?} must be http(s) with a host"
         )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not carry credentials; use Client::builder().credentials(..)".into(),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::Config(format!(
@@ -271,6 +313,7 @@ mod tests {
             "spaces.nexudus.com",
             "ftp://x.test",
             "https://x.test/?a=1",
+            "https://user:pw@x.test",
         ] {
             assert!(
                 matches!(normalise_base_url(bad), Err(Error::Config(_))),

@@ -12,13 +12,16 @@ mod record;
 mod replacements;
 mod request;
 mod resources;
+mod secrets;
 mod status;
 mod transport;
 mod update_body;
 mod wire;
 
 pub use auth::{Credentials, PasswordGrant, TotpProvider};
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE,
+};
 pub use error::{Error, FieldError, Result};
 pub use generated::types;
 pub use page::{Page, RecordStream};

@@ -30,6 +30,10 @@ use crate::{
 /// that a server reporting ever more pages cannot keep a listing going forever.
 pub(crate) const MAX_PAGES: u32 = 100_000;
 
+/// Pages in a row with only records already yielded before the stream
+/// gives up with [`Error::InconsistentListing`].
+const MAX_STALE_PAGES: u32 = 3;
+
 /// Stream of every record across all pages.
 ///
 /// `fetch(n)` fetches page `n` (1-based); the caller fixes the page size. At
@@ -42,6 +46,7 @@ pub(crate) const MAX_PAGES: u32 = 100_000;
 /// at [`MAX_PAGES`]. An error from `fetch` is yielded after the records of the
 /// pages before it, and ends the stream: no further page is requested.
 pub(crate) fn stream_records<'a, T, F, Fut>(
+    operation: &'static str,
     fetch: F,
     concurrency: usize,
 ) -> impl Stream<Item = Result<T>> + Send + 'a
@@ -50,11 +55,12 @@ where
     Fut: Future<Output = Result<Page<T>>> + Send + 'a,
     T: Record + Send + 'a,
 {
-    stream_with_cap(fetch, concurrency, MAX_PAGES)
+    stream_with_cap(operation, fetch, concurrency, MAX_PAGES)
 }
 
 /// [`stream_records`] with the page cap as a parameter, so tests can reach it.
 fn stream_with_cap<'a, T, F, Fut>(
+    operation: &'static str,
     fetch: F,
     concurrency: usize,
     max_pages: u32,
@@ -64,12 +70,14 @@ where
     Fut: Future<Output = Result<Page<T>>> + Send + 'a,
     T: Record + Send + 'a,
 {
-    let mut pager = Pager::new(fetch, concurrency, max_pages);
+    let mut pager = Pager::new(operation, fetch, concurrency, max_pages);
     futures::stream::poll_fn(move |cx| pager.poll_next(cx))
 }
 
 /// The engine's state between polls.
 struct Pager<T, F, Fut: Future> {
+    /// The listing's operationId, for errors.
+    operation: &'static str,
     fetch: F,
     /// Pages requested or held at once: in flight plus waiting in `ready`.
     concurrency: usize,
@@ -89,6 +97,8 @@ struct Pager<T, F, Fut: Future> {
     page_size: usize,
     /// Keys already yielded or waiting to be.
     seen: HashSet<i32>,
+    /// Pages in a row that held records but none not yet seen.
+    stale_pages: u32,
     /// New records of taken pages, one entry per page, in page order.
     ready: VecDeque<std::vec::IntoIter<T>>,
     /// An error to yield once `ready` is empty.
@@ -103,8 +113,9 @@ where
     Fut: Future<Output = Result<Page<T>>>,
     T: Record,
 {
-    fn new(fetch: F, concurrency: usize, max_pages: u32) -> Self {
+    fn new(operation: &'static str, fetch: F, concurrency: usize, max_pages: u32) -> Self {
         Pager {
+            operation,
             fetch,
             concurrency: concurrency.max(1),
             // Within MAX_PAGES, page numbers cannot overflow.
@@ -116,6 +127,7 @@ where
             most_pages: 0,
             page_size: 0,
             seen: HashSet::new(),
+            stale_pages: 0,
             ready: VecDeque::new(),
             error: None,
             finished: false,
@@ -214,7 +226,24 @@ where
             .collect();
         let added = !fresh.is_empty();
         if added {
+            self.stale_pages = 0;
             self.ready.push_back(fresh.into_iter());
+        } else {
+            self.stale_pages += 1;
+        }
+        // Inserts while paging shift a page's worth of records at most a few
+        // times; pages that only ever repeat records are a server serving
+        // the same page again, and walking on would never end.
+        if self.stale_pages >= MAX_STALE_PAGES {
+            self.error = Some(Error::InconsistentListing {
+                operation: self.operation,
+                reason: format!(
+                    "{MAX_STALE_PAGES} pages in a row (up to page {page}) held only records \
+                     already yielded"
+                ),
+            });
+            self.finish();
+            return;
         }
         // Past the first plan we only follow growth, and a page that is not
         // full or brings nothing new shows the growth has been read.
@@ -365,7 +394,7 @@ mod tests {
                 page
             }
         };
-        stream_with_cap(fetch, concurrency, max_pages)
+        stream_with_cap("list", fetch, concurrency, max_pages)
     }
 
     /// Every Id the stream yields; panics on an error.

@@ -6,14 +6,16 @@
 //! a `reqwest` answer) hands typed facts back: a sign-in that failed, the
 //! status of the last answer, and, for streams, the page to ask for.
 
-use std::{cell::RefCell, future::Future};
+use std::{cell::RefCell, future::Future, sync::Arc};
 
 use progenitor_client::{Error as GenError, ResponseValue};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{
     error::{Error, Result},
+    secrets::Secrets,
+    status::TOKEN_OPERATION,
     types::MutationResult,
 };
 
@@ -30,6 +32,11 @@ pub(crate) struct Call {
     failure: RefCell<Option<Error>>,
     /// The status of the last answer.
     status: RefCell<Option<StatusCode>>,
+    /// The method of the request, once the hook has seen it.
+    method: RefCell<Option<Method>>,
+    /// The client's secrets, once the hook has seen the request: errors
+    /// are scrubbed with them before they reach the caller.
+    secrets: RefCell<Option<Arc<Secrets>>>,
 }
 
 tokio::task_local! {
@@ -85,10 +92,29 @@ async fn in_context<T: DeserializeOwned>(
     CALL.scope(call, async move {
         match request.await {
             Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(convert::<T>(operation, e).await),
+            Err(e) => Err(finish(operation, convert::<T>(operation, e).await)),
         }
     })
     .await
+}
+
+/// Scrubs the error of secrets, and says so when a POST failed after it may
+/// have reached the server.
+fn finish(operation: &'static str, mut error: Error) -> Error {
+    let (method, secrets) = CALL
+        .try_with(|c| (c.method.borrow().clone(), c.secrets.borrow().clone()))
+        .unwrap_or_default();
+    if let Some(secrets) = secrets {
+        error.scrub(&secrets);
+    }
+    let write = method == Some(Method::POST) && operation != TOKEN_OPERATION;
+    if write && error.may_have_been_applied() {
+        return Error::OutcomeUnknown {
+            operation,
+            source: Box::new(error),
+        };
+    }
+    error
 }
 
 /// Converts a failure of the generated client: a typed failure the hook
@@ -128,6 +154,23 @@ pub(crate) fn stream_page() -> Option<u32> {
     CALL.try_with(|c| c.page).ok().flatten()
 }
 
+/// Notes the request the hook is about to send, and the client's secrets.
+pub(crate) fn record_request(method: &Method, secrets: &Arc<Secrets>) {
+    // The first request of a call is the call's own; a sign-in it makes
+    // runs inside the same context and must not replace it.
+    let _ = CALL.try_with(|c| {
+        c.method.borrow_mut().get_or_insert_with(|| method.clone());
+        c.secrets
+            .borrow_mut()
+            .get_or_insert_with(|| secrets.clone());
+    });
+}
+
+/// Keeps `error` as the call's failure (the hook's answer then stands for it).
+pub(crate) fn fail(error: Error) {
+    let _ = CALL.try_with(|c| *c.failure.borrow_mut() = Some(error));
+}
+
 /// Notes the status of an answer.
 pub(crate) fn record_status(status: StatusCode) {
     let _ = CALL.try_with(|c| *c.status.borrow_mut() = Some(status));
@@ -146,13 +189,16 @@ fn take_failure() -> Option<Error> {
 /// Keeps `error` for the caller and gives the hook an answer to return in
 /// its place: 401 for a failed sign-in, 400 otherwise, with the error's text
 /// as body for callers of the raw client, who have no context.
-pub(crate) fn refuse(error: Error) -> reqwest::Response {
+pub(crate) fn refuse(mut error: Error) -> reqwest::Response {
+    if let Some(secrets) = CALL.try_with(|c| c.secrets.borrow().clone()).ok().flatten() {
+        error.scrub(&secrets);
+    }
     let status = match error {
         Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         _ => StatusCode::BAD_REQUEST,
     };
     let text = error.to_string();
-    let _ = CALL.try_with(|c| *c.failure.borrow_mut() = Some(error));
+    fail(error);
     let mut answer = http::Response::new(text);
     *answer.status_mut() = status;
     reqwest::Response::from(answer)

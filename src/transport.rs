@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::StreamExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use rand::Rng;
@@ -214,6 +215,8 @@ struct Shared {
     retry: RetryPolicy,
     pacer: Pacer,
     attempt_timeout: Option<Duration>,
+    /// The largest answer body read, in bytes.
+    max_body: u64,
 }
 
 impl fmt::Debug for Hooks {
@@ -232,12 +235,14 @@ impl Hooks {
         retry: RetryPolicy,
         pacing: &Pacing,
         attempt_timeout: Option<Duration>,
+        max_body: u64,
     ) -> Self {
         Hooks(Arc::new(Shared {
             auth,
             retry,
             pacer: Pacer::new(pacing),
             attempt_timeout,
+            max_body,
         }))
     }
 
@@ -264,6 +269,7 @@ async fn execute(
     operation: &'static str,
 ) -> reqwest::Result<Response> {
     let hooks = &raw.inner().0;
+    request::record_request(request.method(), hooks.auth.secrets());
     if let Err(e) = add_stream_page(&mut request, operation) {
         return Ok(request::refuse(e));
     }
@@ -282,9 +288,10 @@ async fn execute(
             *request.timeout_mut() = Some(t);
         }
         let outcome = send_traced(raw, request, operation, attempt).await;
-        if let Ok(answer) = &outcome {
+        let outcome = outcome.map(|answer| {
             request::record_status(answer.status());
-        }
+            capped(answer, operation, hooks.max_body)
+        });
         let Some(next) = spare else {
             return outcome;
         };
@@ -332,6 +339,59 @@ async fn attach_auth(
     };
     Ok(header)
 }
+
+/// The answer with its body limited to `limit` bytes. A declared length
+/// above the limit fails at once; a body without one is counted as it is
+/// read, and fails once past the limit. Either way the call's error is
+/// [`Error::BodyTooLarge`], not a bare transport error.
+fn capped(answer: Response, operation: &'static str, limit: u64) -> Response {
+    let status = answer.status();
+    let too_large = Error::BodyTooLarge {
+        operation,
+        status,
+        limit,
+    };
+    match answer.content_length() {
+        Some(length) if length > limit => request::refuse(too_large),
+        // hyper holds the body to its declared length.
+        Some(_) => answer,
+        None => {
+            let mut head = http::Response::new(());
+            *head.status_mut() = status;
+            *head.version_mut() = answer.version();
+            *head.headers_mut() = answer.headers().clone();
+            let mut read = 0u64;
+            let mut too_large = Some(too_large);
+            let body = answer.bytes_stream().map(move |chunk| {
+                type BoxError = Box<dyn std::error::Error + Send + Sync>;
+                let chunk = chunk.map_err(BoxError::from)?;
+                read += chunk.len() as u64;
+                if read > limit {
+                    if let Some(error) = too_large.take() {
+                        request::fail(error);
+                    }
+                    return Err(BoxError::from(BodyLimit));
+                }
+                Ok(chunk)
+            });
+            let (head, ()) = head.into_parts();
+            let capped = http::Response::from_parts(head, reqwest::Body::wrap_stream(body));
+            Response::from(capped)
+        }
+    }
+}
+
+/// The error a capped body ends with; the call reports `BodyTooLarge`.
+#[derive(Debug)]
+struct BodyLimit;
+
+impl fmt::Display for BodyLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the answer body is larger than the client accepts")
+    }
+}
+
+impl std::error::Error for BodyLimit {}
 
 /// Adds the page a stream asks for. The stream numbers pages itself, so a
 /// `page` the caller's filter set is refused rather than silently replaced.

@@ -161,17 +161,29 @@ async fn a_post_answered_503_is_sent_exactly_once() {
         .await
         .unwrap_err();
 
+    // The write may have been applied: the error says to check first.
+    assert!(
+        err.to_string()
+            .contains("outcome unknown: check before retrying"),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
     match &err {
-        Error::Api {
-            operation,
-            status,
-            message: excerpt,
-        } => {
+        Error::OutcomeUnknown { operation, source } => {
             assert_eq!(*operation, "create_time_pass");
-            assert_eq!(status.as_u16(), 503);
-            assert!(excerpt.contains("Service Unavailable"), "{excerpt}");
+            match source.as_ref() {
+                Error::Api {
+                    status,
+                    message: excerpt,
+                    ..
+                } => {
+                    assert_eq!(status.as_u16(), 503);
+                    assert!(excerpt.contains("Service Unavailable"), "{excerpt}");
+                }
+                other => panic!("expected Error::Api inside, got {other:?}"),
+            }
         }
-        other => panic!("expected Error::Api, got {other:?}"),
+        other => panic!("expected Error::OutcomeUnknown, got {other:?}"),
     }
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_hides_secrets(&err);

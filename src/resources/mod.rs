@@ -24,6 +24,7 @@ use crate::{
 
 /// A stream of every page `fetch` returns, `concurrency` pages at a time.
 fn stream<T, Fut>(
+    operation: &'static str,
     concurrency: usize,
     fetch: impl FnMut(u32) -> Fut + Send + 'static,
 ) -> RecordStream<T>
@@ -31,7 +32,7 @@ where
     T: Record + Send + 'static,
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    RecordStream::new(stream_records(fetch, concurrency))
+    RecordStream::new(stream_records(operation, fetch, concurrency))
 }
 
 /// Runs a stream's filter under its lock. The lock is what lets a filter
@@ -167,14 +168,14 @@ macro_rules! handle {
             {
                 let client = self.client.clone();
                 let query = std::sync::Arc::new(std::sync::Mutex::new(query));
-                $crate::resources::stream(self.client.concurrency(), move |page| {
+                let op = stringify!($list);
+                $crate::resources::stream(op, self.client.concurrency(), move |page| {
                     let (client, query) = (client.clone(), query.clone());
                     async move {
                         let raw = client.raw();
                         let request = $crate::resources::with_filter(&query, |q| {
                             q(raw.$list().size(client.page_size()))
                         });
-                        let op = stringify!($list);
                         let page = $crate::request::send_page(op, page, request.send()).await?;
                         Ok(Self::page_of(page))
                     }
