@@ -8,7 +8,8 @@ use crate::{
     auth::{Auth, Credentials},
     error::{Error, Result},
     generated::Client as Raw,
-    transport::{Hooks, Pacing, RetryPolicy},
+    pacing::Pacing,
+    transport::{Hooks, RetryPolicy},
 };
 
 /// Where the Nexudus API lives.

@@ -6,6 +6,7 @@ mod auth;
 mod client;
 mod error;
 mod generated;
+mod pacing;
 mod page;
 mod paging;
 mod record;
@@ -24,11 +25,12 @@ pub use client::{
 };
 pub use error::{Error, FieldError, Result};
 pub use generated::types;
+pub use pacing::Pacing;
 pub use page::{Page, RecordStream};
 pub use record::Record;
 pub use replacements::{ExpirationType, SortDirection};
 pub use resources::{CoworkerTimePasses, IncludedTime, PassKind, ProductTimePasses, TimePasses};
-pub use transport::{Hooks, Pacing, RetryPolicy};
+pub use transport::{Hooks, RetryPolicy};
 
 /// The generated client and its request builders, for calls the typed
 /// handles do not wrap. Requests sent through it get the same auth, retries,

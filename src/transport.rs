@@ -6,13 +6,11 @@
 
 use std::{
     fmt,
-    num::NonZeroU32,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures::StreamExt;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use rand::Rng;
 use reqwest::{header::AUTHORIZATION, Method, Request, Response, StatusCode};
@@ -22,6 +20,7 @@ use crate::{
     auth::Auth,
     error::{retry_after, Error},
     generated::Client as Raw,
+    pacing::{Pacer, Pacing},
     request,
     status::{classify, Class, TOKEN_OPERATION},
 };
@@ -129,83 +128,6 @@ fn idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::PUT | Method::DELETE)
 }
 
-/// Client-side pacing: requests per minute, kept separately for writes and reads.
-///
-/// ```
-/// use nexudus_timepasses::Pacing;
-/// let pacing = Pacing::default().writes_per_minute(30).reads_per_minute(240);
-/// # let _ = pacing;
-/// ```
-#[derive(Clone, Debug)]
-pub struct Pacing {
-    writes_per_minute: Option<NonZeroU32>,
-    reads_per_minute: Option<NonZeroU32>,
-}
-
-impl Default for Pacing {
-    /// 60 writes a minute (the documented limit) and 120 reads a minute (the
-    /// stricter of the documented read limits).
-    fn default() -> Self {
-        Pacing {
-            writes_per_minute: NonZeroU32::new(60),
-            reads_per_minute: NonZeroU32::new(120),
-        }
-    }
-}
-
-impl Pacing {
-    /// No client-side pacing; the server's throttling still applies.
-    pub fn unlimited() -> Self {
-        Pacing {
-            writes_per_minute: None,
-            reads_per_minute: None,
-        }
-    }
-
-    /// Writes (POST, PUT, DELETE) allowed per minute; 0 lifts the limit.
-    pub fn writes_per_minute(mut self, n: u32) -> Self {
-        self.writes_per_minute = NonZeroU32::new(n);
-        self
-    }
-
-    /// Reads (GET) allowed per minute; 0 lifts the limit.
-    pub fn reads_per_minute(mut self, n: u32) -> Self {
-        self.reads_per_minute = NonZeroU32::new(n);
-        self
-    }
-}
-
-/// Rate limiters built from [`Pacing`]. Writes are spread evenly (burst 1);
-/// reads may burst up to a tenth of a minute's allowance.
-struct Pacer {
-    writes: Option<DefaultDirectRateLimiter>,
-    reads: Option<DefaultDirectRateLimiter>,
-}
-
-impl Pacer {
-    fn new(p: &Pacing) -> Self {
-        let limiter = |n: NonZeroU32, burst: u32| {
-            let burst = NonZeroU32::new(burst.clamp(1, n.get())).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::direct(Quota::per_minute(n).allow_burst(burst))
-        };
-        Pacer {
-            writes: p.writes_per_minute.map(|n| limiter(n, 1)),
-            reads: p.reads_per_minute.map(|n| limiter(n, n.get() / 10)),
-        }
-    }
-
-    async fn wait(&self, method: &Method) {
-        let limiter = if *method == Method::GET {
-            &self.reads
-        } else {
-            &self.writes
-        };
-        if let Some(l) = limiter {
-            l.until_ready().await;
-        }
-    }
-}
-
 /// The state the generated client carries for its hooks; shared by clones.
 #[derive(Clone)]
 pub struct Hooks(Arc<Shared>);
@@ -279,7 +201,7 @@ async fn execute(
     loop {
         // A body that cannot be cloned (a stream) is sent once, never retried.
         let spare = request.try_clone();
-        hooks.pacer.wait(&method).await;
+        let sent = hooks.pacer.wait(&method).await;
         let sent_auth = match attach_auth(raw, &mut request, operation).await {
             Ok(header) => header,
             Err(e) => return Ok(request::refuse(e)),
@@ -290,6 +212,9 @@ async fn execute(
         let outcome = send_traced(raw, request, operation, attempt).await;
         let outcome = outcome.map(|answer| {
             request::record_status(answer.status());
+            let throttled = (classify(answer.status()) == Class::Throttled)
+                .then(|| retry_after(answer.headers()));
+            hooks.pacer.answered(&method, sent, throttled);
             capped(answer, operation, hooks.max_body)
         });
         let Some(next) = spare else {
