@@ -22,6 +22,7 @@ mod wire;
 pub use auth::{Credentials, PasswordGrant, TotpProvider};
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE,
+    DEFAULT_STREAM_PAGE_SIZE,
 };
 pub use error::{Error, FieldError, Result};
 pub use generated::types;

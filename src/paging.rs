@@ -8,9 +8,9 @@
 //! yielded, so memory stays at `concurrency` pages whatever the listing's size.
 //!
 //! Listings are not snapshots: records inserted or deleted while we page shift
-//! others between pages. The engine therefore drops records it has already
-//! yielded (by [`Record::id`]), follows a total that grows, and stops at the
-//! first empty page when it shrinks. Records shifted onto a page already read
+//! others between pages. The engine therefore drops records the last few
+//! pages already yielded (by [`Record::id`]; see [`DEDUP_PAGES`]), follows a
+//! total that grows, and stops at the first empty page when it shrinks. Records shifted onto a page already read
 //! are missed; offset paging cannot avoid that.
 
 use std::collections::{HashSet, VecDeque};
@@ -30,6 +30,13 @@ use crate::{
 /// that a server reporting ever more pages cannot keep a listing going forever.
 pub(crate) const MAX_PAGES: u32 = 100_000;
 
+/// How many pages back a record is looked for before it counts as new. A
+/// record comes again only when deletions in front of it shift it onto a
+/// later page, by one page per `page size` deletions; eight pages cover far
+/// more churn than a listing sees while it is read, and keep memory flat:
+/// at most `DEDUP_PAGES x page size` keys, whatever the listing's length.
+pub(crate) const DEDUP_PAGES: usize = 8;
+
 /// Pages in a row with only records already yielded before the stream
 /// gives up with [`Error::InconsistentListing`].
 const MAX_STALE_PAGES: u32 = 3;
@@ -39,8 +46,9 @@ const MAX_STALE_PAGES: u32 = 3;
 /// `fetch(n)` fetches page `n` (1-based); the caller fixes the page size. At
 /// most `concurrency` pages are requested or held at once (0 counts as 1), so
 /// at most `concurrency × page size` records are held that have been fetched
-/// but not yet yielded, page 1 included. The keys of yielded records are kept
-/// (one `i32` each) to drop records that paging shifted onto a later page.
+/// but not yet yielded, page 1 included. The keys of the last
+/// [`DEDUP_PAGES`] pages are kept (one `i32` each) to drop records that
+/// paging shifted onto a later page: memory does not grow with the listing.
 ///
 /// The stream ends at the last page of the plan, at the first empty page, or
 /// at [`MAX_PAGES`]. An error from `fetch` is yielded after the records of the
@@ -95,8 +103,8 @@ struct Pager<T, F, Fut: Future> {
     /// The most records one page held: the page size in effect, which may be
     /// below the size asked for if the server caps it.
     page_size: usize,
-    /// Keys already yielded or waiting to be.
-    seen: HashSet<i32>,
+    /// Keys of the last [`DEDUP_PAGES`] pages taken, one set per page.
+    seen: VecDeque<HashSet<i32>>,
     /// Pages in a row that held records but none not yet seen.
     stale_pages: u32,
     /// New records of taken pages, one entry per page, in page order.
@@ -126,7 +134,7 @@ where
             first_plan: None,
             most_pages: 0,
             page_size: 0,
-            seen: HashSet::new(),
+            seen: VecDeque::new(),
             stale_pages: 0,
             ready: VecDeque::new(),
             error: None,
@@ -219,11 +227,19 @@ where
         let short = found.records.len() < self.page_size;
         self.page_size = self.page_size.max(found.records.len());
 
+        let mut keys = HashSet::with_capacity(found.records.len());
         let fresh: Vec<T> = found
             .records
             .into_iter()
-            .filter(|record| self.seen.insert(record.id()))
+            .filter(|record| {
+                let id = record.id();
+                keys.insert(id) && !self.seen.iter().any(|page| page.contains(&id))
+            })
             .collect();
+        self.seen.push_back(keys);
+        if self.seen.len() > DEDUP_PAGES {
+            self.seen.pop_front();
+        }
         let added = !fresh.is_empty();
         if added {
             self.stale_pages = 0;
@@ -258,6 +274,12 @@ where
                 "listing stopped at the page cap"
             );
         }
+    }
+
+    /// How many record keys are kept for de-duplication.
+    #[cfg(test)]
+    fn kept_keys(&self) -> usize {
+        self.seen.iter().map(HashSet::len).sum()
     }
 
     /// Stops paging; requests still running are dropped, which cancels them.
@@ -620,5 +642,36 @@ mod tests {
                 assert_eq!(server.requested(), [1, 2, 3]);
             }
         }
+    }
+
+    #[test]
+    fn memory_for_de_duplication_stays_flat_over_a_million_records() {
+        const SIZE: usize = 50;
+        const PAGES: u32 = 20_000;
+        let fetch = |n: u32| {
+            let start = (n as usize - 1) * SIZE;
+            futures::future::ready(Ok(Page {
+                records: (start..start + SIZE).map(|id| Rec(id as i32)).collect(),
+                page: n,
+                page_size: SIZE as u32,
+                total_items: PAGES * SIZE as u32,
+                total_pages: PAGES,
+                has_next_page: n < PAGES,
+            }))
+        };
+        let mut pager = Pager::new("list", fetch, 4, MAX_PAGES);
+        let (mut yielded, mut most_kept) = (0usize, 0usize);
+        futures::executor::block_on(async {
+            while let Some(record) = futures::future::poll_fn(|cx| pager.poll_next(cx)).await {
+                assert_eq!(record.unwrap().0 as usize, yielded, "in order, each once");
+                yielded += 1;
+                most_kept = most_kept.max(pager.kept_keys());
+            }
+        });
+        assert_eq!(yielded, PAGES as usize * SIZE);
+        assert!(
+            most_kept <= DEDUP_PAGES * SIZE,
+            "{most_kept} keys kept for {yielded} records"
+        );
     }
 }

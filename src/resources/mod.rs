@@ -149,7 +149,8 @@ macro_rules! handle {
 
             #[doc = concat!(
                 "Every matching ", $name, " across all pages, as a stream in listing order. ",
-                "`query` sets filters and sorting (and `size`, else the client's page size) ",
+                "`query` sets filters and sorting (and `size`, else the client's stream page ",
+                "size, 2,000 by default: see [`DEFAULT_STREAM_PAGE_SIZE`](crate::DEFAULT_STREAM_PAGE_SIZE)) ",
                 "and is called once per page. The stream numbers the pages itself: a `page` ",
                 "set by `query` fails the stream with [`Error::InvalidRequest`](crate::Error::InvalidRequest).\n\n",
                 "Pages after the first are fetched `concurrency` at a time (see ",
@@ -174,7 +175,7 @@ macro_rules! handle {
                     async move {
                         let raw = client.raw();
                         let request = $crate::resources::with_filter(&query, |q| {
-                            q(raw.$list().size(client.page_size()))
+                            q(raw.$list().size(client.stream_page_size()))
                         });
                         let page = $crate::request::send_page(op, page, request.send()).await?;
                         Ok(Self::page_of(page))
