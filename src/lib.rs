@@ -15,6 +15,7 @@ mod request;
 mod resources;
 mod secrets;
 mod status;
+mod sync;
 mod transport;
 mod update_body;
 mod wire;
@@ -31,6 +32,7 @@ pub use page::{Page, RecordStream};
 pub use record::Record;
 pub use replacements::{ExpirationType, SortDirection};
 pub use resources::{CoworkerTimePasses, IncludedTime, PassKind, ProductTimePasses, TimePasses};
+pub use sync::{ChangeBatch, Changes, Checkpoint};
 pub use transport::{Hooks, RetryPolicy};
 
 /// The generated client and its request builders, for calls the typed

@@ -8,8 +8,9 @@
 
 use std::{cell::RefCell, future::Future, sync::Arc};
 
+use chrono::{DateTime, Utc};
 use progenitor_client::{Error as GenError, ResponseValue};
-use reqwest::{Method, StatusCode};
+use reqwest::{header::HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{
@@ -32,6 +33,8 @@ pub(crate) struct Call {
     failure: RefCell<Option<Error>>,
     /// The status of the last answer.
     status: RefCell<Option<StatusCode>>,
+    /// The `Date` header of the last answer (the server's clock).
+    date: RefCell<Option<HeaderValue>>,
     /// The method of the request, once the hook has seen it.
     method: RefCell<Option<Method>>,
     /// The client's secrets, once the hook has seen the request: errors
@@ -48,7 +51,7 @@ pub(crate) async fn send<T: DeserializeOwned>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>>,
 ) -> Result<T> {
-    in_context(operation, Call::default(), request).await
+    Ok(in_context(operation, Call::default(), request).await?.0)
 }
 
 /// Like [`send`], for page `page` of a stream: the hook adds the page.
@@ -61,7 +64,21 @@ pub(crate) async fn send_page<T: DeserializeOwned>(
         page: Some(page),
         ..Call::default()
     };
-    in_context(operation, call, request).await
+    Ok(in_context(operation, call, request).await?.0)
+}
+
+/// Like [`send`], also returning the server's clock (the answer's `Date`
+/// header), when it sent one that reads.
+pub(crate) async fn send_dated<T: DeserializeOwned>(
+    operation: &'static str,
+    request: impl Future<Output = Answer<T>>,
+) -> Result<(T, Option<DateTime<Utc>>)> {
+    let (value, date) = in_context(operation, Call::default(), request).await?;
+    let date = date
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .and_then(|v| DateTime::parse_from_rfc2822(&v).ok())
+        .map(|d| d.with_timezone(&Utc));
+    Ok((value, date))
 }
 
 /// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error.
@@ -84,14 +101,18 @@ pub(crate) async fn mutate(
     )
 }
 
+/// Sends `request` inside `call`; returns the body and the `Date` header.
 async fn in_context<T: DeserializeOwned>(
     operation: &'static str,
     call: Call,
     request: impl Future<Output = Answer<T>>,
-) -> Result<T> {
+) -> Result<(T, Option<HeaderValue>)> {
     CALL.scope(call, async move {
         match request.await {
-            Ok(value) => Ok(value.into_inner()),
+            Ok(value) => {
+                let date = CALL.try_with(|c| c.date.borrow_mut().take()).ok().flatten();
+                Ok((value.into_inner(), date))
+            }
             Err(e) => Err(finish(operation, convert::<T>(operation, e).await)),
         }
     })
@@ -171,9 +192,12 @@ pub(crate) fn fail(error: Error) {
     let _ = CALL.try_with(|c| *c.failure.borrow_mut() = Some(error));
 }
 
-/// Notes the status of an answer.
-pub(crate) fn record_status(status: StatusCode) {
-    let _ = CALL.try_with(|c| *c.status.borrow_mut() = Some(status));
+/// Notes the status and `Date` of an answer.
+pub(crate) fn record_answer(answer: &reqwest::Response) {
+    let _ = CALL.try_with(|c| {
+        *c.status.borrow_mut() = Some(answer.status());
+        *c.date.borrow_mut() = answer.headers().get(reqwest::header::DATE).cloned();
+    });
 }
 
 fn last_status() -> Option<StatusCode> {

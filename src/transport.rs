@@ -211,7 +211,7 @@ async fn execute(
         }
         let outcome = send_traced(raw, request, operation, attempt).await;
         let outcome = outcome.map(|answer| {
-            request::record_status(answer.status());
+            request::record_answer(&answer);
             let throttled = (classify(answer.status()) == Class::Throttled)
                 .then(|| retry_after(answer.headers()));
             hooks.pacer.answered(&method, sent, throttled);
