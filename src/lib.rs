@@ -4,6 +4,7 @@
 
 mod auth;
 mod client;
+pub mod drift;
 mod error;
 mod generated;
 mod pacing;

@@ -9,12 +9,13 @@
 use std::{cell::RefCell, future::Future, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use progenitor_client::{Error as GenError, ResponseValue};
+use progenitor_client::{ClientHooks, ClientInfo, Error as GenError, OperationInfo, ResponseValue};
 use reqwest::{header::HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{
     error::{Error, Result},
+    generated::Client as Raw,
     secrets::Secrets,
     status::TOKEN_OPERATION,
     types::MutationResult,
@@ -79,6 +80,41 @@ pub(crate) async fn send_dated<T: DeserializeOwned>(
         .and_then(|v| DateTime::parse_from_rfc2822(&v).ok())
         .map(|d| d.with_timezone(&Utc));
     Ok((value, date))
+}
+
+/// A GET of `path` with `query` through the generated client's hooks (the
+/// one request path: pacing, auth, retries), answered as plain JSON, for
+/// readers that must see the body as the server sent it (the drift check).
+pub(crate) async fn get_json(
+    raw: &Raw,
+    operation: &'static str,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<serde_json::Value> {
+    let url = format!("{}{path}", raw.baseurl());
+    let request = raw
+        .client()
+        .get(url)
+        .query(query)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .header("api-version", Raw::api_version())
+        .build()
+        .map_err(|e| Error::invalid(operation, e.to_string()))?;
+    let answer = async move {
+        let info = OperationInfo {
+            operation_id: operation,
+        };
+        let response = raw
+            .exec(request, &info)
+            .await
+            .map_err(GenError::CommunicationError)?;
+        if response.status().is_success() {
+            ResponseValue::from_response(response).await
+        } else {
+            Err(GenError::UnexpectedResponse(response))
+        }
+    };
+    Ok(in_context(operation, Call::default(), answer).await?.0)
 }
 
 /// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error.
