@@ -10,6 +10,8 @@ mod generated;
 mod paging;
 mod resources;
 mod sorting;
+#[cfg(feature = "stand-in")]
+pub mod stand_in;
 mod transport;
 
 pub use auth::{Credentials, PasswordGrant, TotpProvider};
