@@ -7,7 +7,6 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
-use uuid::Uuid;
 
 use super::catalog::{self, BUSINESSES, CURRENCIES, PRODUCTS};
 use super::resources::{Db, Meta};
@@ -238,15 +237,21 @@ fn coworker_time_pass(
     let total = pass
         .and_then(|p| p.minutes_included)
         .map(|_| rng.random_range(1..=10));
-    let tariff = maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid());
+    let tariff = maybe(rng, 0.2, |r| {
+        uuid::Builder::from_random_bytes(r.random()).into_uuid()
+    });
     let coworker_id = rng.random_range(1..=5_000);
     let time_pass_name = pass.map(|p| p.name.clone());
     CoworkerTimePass {
         business_id: pass.map_or(BUSINESSES[0].0, |p| p.business_id),
         checked_in: used && rng.random_bool(0.1),
-        coworker_contract_unique_id: maybe(rng, 0.1, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
+        coworker_contract_unique_id: maybe(rng, 0.1, |r| {
+            uuid::Builder::from_random_bytes(r.random()).into_uuid()
+        }),
         coworker_id,
-        coworker_product_unique_id: maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
+        coworker_product_unique_id: maybe(rng, 0.2, |r| {
+            uuid::Builder::from_random_bytes(r.random()).into_uuid()
+        }),
         create_multiple: i32::from(rng.random_bool(0.5)),
         created_on: m.created_on,
         custom_fields: Some(Value::Null),
