@@ -121,7 +121,7 @@ fn meta<R: super::store::Row>(
         unique_id: uuid::Builder::from_random_bytes(rng.random()).into_uuid(),
         created_on,
         updated_on,
-        updated_by: if i % 11 == 0 {
+        updated_by: if i.is_multiple_of(11) {
             None
         } else {
             Some(admin.to_owned())
@@ -166,7 +166,7 @@ fn time_pass(rng: &mut StdRng, i: usize, m: Meta) -> TimePass {
     };
     let business_id = BUSINESSES[rng.random_range(0..BUSINESSES.len())].0;
     let currency_id = CURRENCIES[rng.random_range(0..CURRENCIES.len())].0;
-    let day_pass = i % 3 == 0;
+    let day_pass = i.is_multiple_of(3);
     TimePass {
         access_control_group_id: maybe(rng, 0.3, |r| format!("acg-{}", r.random_range(1..50))),
         access_control_group_ids: maybe(rng, 0.2, |r| {
