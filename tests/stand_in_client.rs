@@ -4,6 +4,7 @@
 //! refused delete.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -13,6 +14,10 @@ use nexudus_timepasses::{Client, Credentials, Error};
 
 async fn start(builder: StandInBuilder) -> StandIn {
     builder.start().await.expect("the stand-in starts")
+}
+
+fn id(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).expect("a non-zero Id")
 }
 
 fn client(server: &StandIn) -> Client {
@@ -118,12 +123,14 @@ async fn a_long_stream_outlives_its_token() {
 async fn validation_errors_name_the_fields() {
     let server = start(StandIn::builder().coworker_time_passes(5)).await;
     let client = client(&server);
+    // References of 0 cannot be written: the spec's `minimum: 1` makes them
+    // NonZeroU32. What the types cannot catch, the server refuses.
     let body = CoworkerTimePassCreate {
-        business_id: 1001,
+        business_id: id(1001),
         coworker_contract_unique_id: None,
-        coworker_id: 0,
+        coworker_id: id(7),
         coworker_product_unique_id: None,
-        create_multiple: 1,
+        create_multiple: 501,
         expire_date: None,
         free: None,
         notes: None,
@@ -131,13 +138,13 @@ async fn validation_errors_name_the_fields() {
         purchase_order: None,
         system_id: None,
         tariff_time_pass_unique_id: None,
-        time_pass_id: 424_242,
+        time_pass_id: id(424_242),
         used: None,
     };
     match client.coworker_time_passes().create(body).await {
         Err(Error::Validation { errors, .. }) => {
             let fields: Vec<_> = errors.iter().map(|e| e.property.as_str()).collect();
-            assert_eq!(fields, ["CoworkerId", "TimePassId"]);
+            assert_eq!(fields, ["TimePassId", "CreateMultiple"]);
         }
         other => panic!("expected a validation error, got {other:?}"),
     }
@@ -168,10 +175,10 @@ async fn deleting_a_time_pass_in_use_is_refused() {
         access_control_group_id: None,
         allow_network_check_in: None,
         archived: None,
-        business_id: 1001,
+        business_id: id(1001),
         businesses: Vec::new(),
         counts_towards_plan_limits: None,
-        currency_id: 1,
+        currency_id: id(1),
         door_guard_group_id: None,
         exempt_tax_rate_id: None,
         financial_account_id: None,
