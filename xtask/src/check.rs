@@ -5,13 +5,14 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, process, reuse};
+use crate::{Result, contract, lint, live, process, reuse, schemathesis};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
     step("lint", || lint::run(ws))?;
     step("reuse", || reuse::run(ws))?;
     step("contract", || contract::run(ws))?;
+    step("live", || live::run(ws))?;
     step("format", || {
         cargo(ws, &["fmt", "--all", "--", "--check"], &[])
     })?;
@@ -22,6 +23,7 @@ pub fn run(ws: &Workspace) -> Result {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
@@ -34,11 +36,21 @@ pub fn run(ws: &Workspace) -> Result {
     step("docs", || {
         cargo(
             ws,
-            &["doc", "--no-deps", "-p", "nexudus-timepasses"],
+            &[
+                "doc",
+                "--no-deps",
+                "-p",
+                "nexudus-timepasses",
+                "--all-features",
+            ],
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
-    step("test", || cargo(ws, &["test", "--workspace"], &[]))?;
+    // --all-features: the stand-in's tests need the `stand-in` feature.
+    step("test", || {
+        cargo(ws, &["test", "--workspace", "--all-features"], &[])
+    })?;
+    step("schemathesis", || schemathesis::run(ws))?;
     println!(
         "\ncheck: all steps passed in {:.0}s",
         start.elapsed().as_secs_f64()

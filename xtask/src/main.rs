@@ -9,11 +9,14 @@ mod check;
 mod contract;
 mod generate;
 mod lint;
+mod live;
 mod node;
 mod process;
 mod python;
 mod reuse;
+mod schemathesis;
 mod stamp;
+mod stand_in;
 mod workspace;
 
 use std::process::ExitCode;
@@ -39,9 +42,17 @@ commands:
              examples, --errors) and call all its operations once through
              the client (examples/contract.rs); a failed call or any
              violation Prism logs fails
-  check      what CI runs, in order: lint, reuse, contract, cargo fmt
+  live       run `nexudus serve --coworker-time-passes 2000 --read-limit 20
+             --fail-every 10` and list every CoworkerTimePass from it with
+             the TypeScript (tools/reuse/list-all.ts) and Python
+             (tools/reuse/list_all.py) clients generated from openapi.yaml
+  schemathesis
+             property-based tests generated from openapi.yaml against the
+             stand-in, default checks, known findings in
+             tools/schemathesis-baseline.json
+  check      what CI runs, in order: lint, reuse, contract, live, cargo fmt
              --check, clippy -D warnings, rustdoc -D warnings,
-             cargo test --workspace
+             cargo test --workspace --all-features, schemathesis
 ";
 
 fn main() -> ExitCode {
@@ -59,6 +70,8 @@ fn main() -> ExitCode {
         "lint" => lint::run(&ws),
         "reuse" => reuse::run(&ws),
         "contract" => contract::run(&ws),
+        "live" => live::run(&ws),
+        "schemathesis" => schemathesis::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
