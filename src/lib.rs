@@ -15,6 +15,8 @@ mod replacements;
 mod request;
 mod resources;
 mod secrets;
+#[cfg(feature = "stand-in")]
+pub mod stand_in;
 mod status;
 mod sync;
 mod transport;

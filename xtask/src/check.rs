@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, process, reference, reuse};
+use crate::{Result, contract, lint, live, process, reference, reuse, schemathesis};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
@@ -13,6 +13,7 @@ pub fn run(ws: &Workspace) -> Result {
     step("reuse", || reuse::run(ws))?;
     step("contract", || contract::run(ws))?;
     step("reference", || reference::run(ws))?;
+    step("live", || live::run(ws))?;
     step("format", || {
         cargo(ws, &["fmt", "--all", "--", "--check"], &[])
     })?;
@@ -23,6 +24,8 @@ pub fn run(ws: &Workspace) -> Result {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--features",
+                "nexudus-timepasses/stand-in",
                 "--",
                 "-D",
                 "warnings",
@@ -35,11 +38,33 @@ pub fn run(ws: &Workspace) -> Result {
     step("docs", || {
         cargo(
             ws,
-            &["doc", "--no-deps", "-p", "nexudus-timepasses"],
+            &[
+                "doc",
+                "--no-deps",
+                "-p",
+                "nexudus-timepasses",
+                "--features",
+                "stand-in",
+            ],
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
-    step("test", || cargo(ws, &["test", "--workspace"], &[]))?;
+    // The stand-in's tests need the `stand-in` feature. Not --all-features:
+    // `reference-check` needs the shared reference, which the `reference`
+    // step above runs when it is there.
+    step("test", || {
+        cargo(
+            ws,
+            &[
+                "test",
+                "--workspace",
+                "--features",
+                "nexudus-timepasses/stand-in",
+            ],
+            &[],
+        )
+    })?;
+    step("schemathesis", || schemathesis::run(ws))?;
     println!(
         "\ncheck: all steps passed in {:.0}s",
         start.elapsed().as_secs_f64()
