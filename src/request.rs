@@ -48,7 +48,7 @@ pub(crate) async fn send<T: DeserializeOwned>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>>,
 ) -> Result<T> {
-    in_context(operation, Call::default(), request).await
+    in_context(operation, Call::default(), request, Ok).await
 }
 
 /// Like [`send`], for page `page` of a stream: the hook adds the page.
@@ -61,37 +61,42 @@ pub(crate) async fn send_page<T: DeserializeOwned>(
         page: Some(page),
         ..Call::default()
     };
-    in_context(operation, call, request).await
+    in_context(operation, call, request, Ok).await
 }
 
-/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error.
+/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error
+/// (built inside the call context, so it is scrubbed like any other).
 pub(crate) async fn mutate(
     operation: &'static str,
     request: impl Future<Output = Answer<MutationResult>>,
 ) -> Result<MutationResult> {
-    let envelope = send(operation, request).await?;
-    if envelope.was_successful {
-        return Ok(envelope);
-    }
-    let body = serde_json::to_vec(&envelope).unwrap_or_default();
-    Err(
-        Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
-            operation,
-            status: StatusCode::OK,
-            message: "the server did not apply the change".into(),
-            errors: Vec::new(),
-        }),
-    )
+    in_context(operation, Call::default(), request, |envelope| {
+        if envelope.was_successful {
+            return Ok(envelope);
+        }
+        let body = serde_json::to_vec(&envelope).unwrap_or_default();
+        Err(
+            Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
+                operation,
+                status: StatusCode::OK,
+                message: "the server did not apply the change".into(),
+                errors: Vec::new(),
+            }),
+        )
+    })
+    .await
 }
 
+/// Runs `request` in a call context; `check` may still refuse its body.
 async fn in_context<T: DeserializeOwned>(
     operation: &'static str,
     call: Call,
     request: impl Future<Output = Answer<T>>,
+    check: impl FnOnce(T) -> Result<T>,
 ) -> Result<T> {
     CALL.scope(call, async move {
         match request.await {
-            Ok(value) => Ok(value.into_inner()),
+            Ok(value) => check(value.into_inner()).map_err(|e| finish(operation, e)),
             Err(e) => Err(finish(operation, convert::<T>(operation, e).await)),
         }
     })
