@@ -708,6 +708,28 @@ async fn a_validation_error_keeps_a_bounded_number_of_bounded_field_errors() {
             .unwrap_or_default();
         assert!(value.chars().count() <= 400, "{}", value.len());
     }
+    // Ordinary field errors: 20 are kept.
+    let fields: Vec<Value> = (0..30)
+        .map(|n| json!({"PropertyName": format!("Field{n}"), "Message": "is a required field", "AttemptedValue": null}))
+        .collect();
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        json_response(400, json!({"Message": "no", "Errors": fields})),
+    )
+    .await;
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    let Error::Validation { errors, .. } = &err else {
+        panic!("expected Validation, got {err:?}");
+    };
+    assert_eq!(errors.len(), 20, "{err:?}");
+    assert!(format!("{err:?}").len() <= TEXT_BUDGET, "{err:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1066,7 +1088,7 @@ async fn no_secret_reaches_any_text_the_crate_produces_with_a_server_that_echoes
                 .rev()
                 .find(|&i| all.is_char_boundary(i))
                 .unwrap_or(0);
-            panic!("{secret:?} leaked: …{}", &all[from..at + secret.len()]);
+            panic!("{secret:?} leaked: …{:?}", &all[from..at + secret.len()]);
         }
     }
     assert_no_secret("every text of the run", &all, &[]);
