@@ -618,9 +618,13 @@ pub(crate) fn excerpt(operation: &str, body: &[u8]) -> String {
     if operation == TOKEN_OPERATION {
         return "[withheld: the body may hold credentials]".into();
     }
-    bounded(&String::from_utf8_lossy(
-        &body[..body.len().min(TEXT_CHARS * 4)],
-    ))
+    let start = &body[..body.len().min(TEXT_CHARS * 4)];
+    let mut text = bounded(&String::from_utf8_lossy(start));
+    // A cut is always marked, so that scrubbing can mask a secret it split.
+    if start.len() < body.len() && !text.ends_with('…') {
+        text.push('…');
+    }
+    text
 }
 
 /// At most [`TEXT_CHARS`] characters of `text`, with `…` when cut.
