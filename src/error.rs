@@ -24,6 +24,11 @@ const TEXT_CHARS: usize = 300;
 /// How many refused fields a validation error keeps.
 const MAX_FIELD_ERRORS: usize = 20;
 
+/// How many characters of server text the kept field errors hold in all
+/// (the first is always kept), so that 20 of them at their longest cannot
+/// make an error of tens of KB.
+const FIELD_TEXT_BUDGET: usize = 2000;
+
 /// Everything that can go wrong when calling the API.
 ///
 /// Three kinds: the client's configuration ([`Error::Config`]), a request
@@ -95,7 +100,8 @@ pub enum Error {
         /// The server's summary message (or the start of a body that was
         /// not an envelope).
         message: String,
-        /// The fields the server refused (at most 20 are kept).
+        /// The fields the server refused (at most 20 are kept, and no more
+        /// than about 2,000 characters of their text).
         errors: Vec<FieldError>,
     },
 
@@ -459,8 +465,20 @@ impl Envelope {
     }
 
     fn into_validation(self, operation: &'static str, status: StatusCode) -> Error {
-        let mut errors = self.errors;
-        errors.truncate(MAX_FIELD_ERRORS);
+        let mut errors = Vec::new();
+        let mut used = 0;
+        for e in self.errors.into_iter().take(MAX_FIELD_ERRORS) {
+            let size = e.property.chars().count()
+                + e.message.chars().count()
+                + e.attempted_value
+                    .as_ref()
+                    .map_or(0, |v| v.to_string().chars().count());
+            if !errors.is_empty() && used + size > FIELD_TEXT_BUDGET {
+                break;
+            }
+            used += size;
+            errors.push(e);
+        }
         Error::Validation {
             operation,
             status,
@@ -600,9 +618,13 @@ pub(crate) fn excerpt(operation: &str, body: &[u8]) -> String {
     if operation == TOKEN_OPERATION {
         return "[withheld: the body may hold credentials]".into();
     }
-    bounded(&String::from_utf8_lossy(
-        &body[..body.len().min(TEXT_CHARS * 4)],
-    ))
+    let start = &body[..body.len().min(TEXT_CHARS * 4)];
+    let mut text = bounded(&String::from_utf8_lossy(start));
+    // A cut is always marked, so that scrubbing can mask a secret it split.
+    if start.len() < body.len() && !text.ends_with('…') {
+        text.push('…');
+    }
+    text
 }
 
 /// At most [`TEXT_CHARS`] characters of `text`, with `…` when cut.

@@ -52,7 +52,7 @@ pub(crate) async fn send<T: DeserializeOwned>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>>,
 ) -> Result<T> {
-    Ok(in_context(operation, Call::default(), request).await?.0)
+    Ok(in_context(operation, Call::default(), request, Ok).await?.0)
 }
 
 /// Like [`send`], for page `page` of a stream: the hook adds the page.
@@ -65,7 +65,7 @@ pub(crate) async fn send_page<T: DeserializeOwned>(
         page: Some(page),
         ..Call::default()
     };
-    Ok(in_context(operation, call, request).await?.0)
+    Ok(in_context(operation, call, request, Ok).await?.0)
 }
 
 /// Like [`send`], also returning the server's clock (the answer's `Date`
@@ -74,7 +74,7 @@ pub(crate) async fn send_dated<T: DeserializeOwned>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>>,
 ) -> Result<(T, Option<DateTime<Utc>>)> {
-    let (value, date) = in_context(operation, Call::default(), request).await?;
+    let (value, date) = in_context(operation, Call::default(), request, Ok).await?;
     let date = date
         .and_then(|v| v.to_str().ok().map(str::to_owned))
         .and_then(|v| DateTime::parse_from_rfc2822(&v).ok())
@@ -114,40 +114,47 @@ pub(crate) async fn get_json(
             Err(GenError::UnexpectedResponse(response))
         }
     };
-    Ok(in_context(operation, Call::default(), answer).await?.0)
+    Ok(in_context(operation, Call::default(), answer, Ok).await?.0)
 }
 
-/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error.
+/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error
+/// (built inside the call context, so it is scrubbed like any other).
 pub(crate) async fn mutate(
     operation: &'static str,
     request: impl Future<Output = Answer<MutationResult>>,
 ) -> Result<MutationResult> {
-    let envelope = send(operation, request).await?;
-    if envelope.was_successful {
-        return Ok(envelope);
-    }
-    let body = serde_json::to_vec(&envelope).unwrap_or_default();
-    Err(
-        Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
-            operation,
-            status: StatusCode::OK,
-            message: "the server did not apply the change".into(),
-            errors: Vec::new(),
-        }),
-    )
+    let checked = in_context(operation, Call::default(), request, |envelope| {
+        if envelope.was_successful {
+            return Ok(envelope);
+        }
+        let body = serde_json::to_vec(&envelope).unwrap_or_default();
+        Err(
+            Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
+                operation,
+                status: StatusCode::OK,
+                message: "the server did not apply the change".into(),
+                errors: Vec::new(),
+            }),
+        )
+    })
+    .await?;
+    Ok(checked.0)
 }
 
-/// Sends `request` inside `call`; returns the body and the `Date` header.
+/// Runs `request` in a call context; `check` may still refuse its body.
+/// Returns the body and the answer's `Date` header.
 async fn in_context<T: DeserializeOwned>(
     operation: &'static str,
     call: Call,
     request: impl Future<Output = Answer<T>>,
+    check: impl FnOnce(T) -> Result<T>,
 ) -> Result<(T, Option<HeaderValue>)> {
     CALL.scope(call, async move {
         match request.await {
             Ok(value) => {
                 let date = CALL.try_with(|c| c.date.borrow_mut().take()).ok().flatten();
-                Ok((value.into_inner(), date))
+                let body = check(value.into_inner()).map_err(|e| finish(operation, e))?;
+                Ok((body, date))
             }
             Err(e) => Err(finish(operation, convert::<T>(operation, e).await)),
         }

@@ -89,14 +89,27 @@ fn run_body(
     })
 }
 
-/// The Id a successful mutation reports in `Value.Id`.
-fn value_id(operation: &'static str, envelope: &MutationResult) -> Result<i32> {
-    envelope_id(envelope).ok_or_else(|| Error::Decode {
-        operation,
-        status: reqwest::StatusCode::OK,
-        path: "Value.Id".into(),
-        message: "the success envelope carries no Id".into(),
-        excerpt: envelope.message.clone().unwrap_or_default(),
+/// The Id a successful mutation reports in `Value.Id`. The error quotes
+/// the envelope's message bounded and scrubbed of `client`'s secrets, as
+/// every error built in the call context is.
+fn value_id(
+    operation: &'static str,
+    client: &crate::Client,
+    envelope: &MutationResult,
+) -> Result<i32> {
+    envelope_id(envelope).ok_or_else(|| {
+        let mut error = Error::Decode {
+            operation,
+            status: reqwest::StatusCode::OK,
+            path: "Value.Id".into(),
+            message: "the success envelope carries no Id".into(),
+            excerpt: crate::error::bounded(envelope.message.as_deref().unwrap_or_default()),
+        };
+        let secrets = progenitor_client::ClientInfo::inner(client.raw())
+            .auth()
+            .secrets();
+        error.scrub(secrets);
+        error
     })
 }
 
@@ -226,7 +239,7 @@ macro_rules! handle {
                 let op = stringify!($create_op);
                 let request = self.client.raw().$create_op().body(body).send();
                 let envelope = $crate::request::mutate(op, request).await?;
-                $crate::resources::value_id(op, &envelope)
+                $crate::resources::value_id(op, &self.client, &envelope)
             }
 
             #[doc = concat!(
@@ -256,7 +269,7 @@ macro_rules! handle {
                 let body = self.update_body(record)?;
                 let request = self.client.raw().$update_op().body(body).send();
                 let envelope = $crate::request::mutate(op, request).await?;
-                $crate::resources::value_id(op, &envelope)
+                $crate::resources::value_id(op, &self.client, &envelope)
             }
 
             #[doc = concat!(
