@@ -198,12 +198,17 @@ pub(crate) async fn convert<T: DeserializeOwned>(
             let (status, headers) = (response.status(), response.headers().clone());
             match response.bytes().await {
                 Ok(body) => Error::from_answer(operation, status, &headers, &body),
-                Err(_) => Error::from_answer(operation, status, &headers, b""),
+                // A body over the cap fails the read and leaves its error.
+                Err(_) => take_failure()
+                    .unwrap_or_else(|| Error::from_answer(operation, status, &headers, b"")),
             }
         }
         GenError::InvalidResponsePayload(body, _) => {
             let status = last_status().unwrap_or(StatusCode::OK);
-            Error::decode::<T>(operation, status, &body)
+            // A refusal in a success answer whose `Errors` the typed
+            // envelope cannot hold (nulls, strings) is still a refusal.
+            Error::refused_envelope(operation, &body)
+                .unwrap_or_else(|| Error::decode::<T>(operation, status, &body))
         }
         GenError::CommunicationError(e)
         | GenError::InvalidUpgrade(e)

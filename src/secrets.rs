@@ -32,10 +32,13 @@ impl Secrets {
             return;
         }
         let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        // Form encoding writes a space as `+` (a `+` itself as `%2B`), so
+        // every `+` it wrote stands for a space that URLs write as `%20`.
+        let percent = form.replace('+', "%20");
         let json = serde_json::to_string(secret).unwrap_or_default();
         let json = json.trim_matches('"').to_owned();
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
-        for form in [secret.to_owned(), form, json] {
+        for form in [secret.to_owned(), form, percent, json] {
             if !known.contains(&form) {
                 known.push_back(form);
             }
@@ -119,7 +122,12 @@ mod tests {
     fn every_echoed_form_is_masked() {
         let s = Secrets::default();
         s.add("p@ss word\"x");
-        for echo in ["p@ss word\"x", "p%40ss+word%22x", "p@ss word\\\"x"] {
+        for echo in [
+            "p@ss word\"x",
+            "p%40ss+word%22x",
+            "p%40ss%20word%22x",
+            "p@ss word\\\"x",
+        ] {
             let text = format!("form was password={echo}&grant_type=password");
             assert!(!s.scrub(&text).contains("ss word"), "{echo}");
         }

@@ -1686,3 +1686,74 @@ async fn a_refused_post_or_a_get_503_is_not_called_unknown() {
         "GET retried"
     );
 }
+
+#[tokio::test]
+async fn a_chunked_error_body_above_the_cap_fails_with_body_too_large() {
+    let (base, _) = raw_server(1, move |mut stream| {
+        read_request(&mut stream, false);
+        let head = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = format!(
+            "{:x}\r\n{}\r\n",
+            16 * 1024,
+            "<p>"
+                .repeat(16 * 1024 / 3 + 1)
+                .get(..16 * 1024)
+                .unwrap_or("")
+        );
+        for _ in 0..64 {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    let client = Client::builder()
+        .base_url(&base)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::none())
+        .pacing(Pacing::unlimited())
+        .max_body_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let err = client.time_passes().get(PASS_ID).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::BodyTooLarge { status, .. } if status.as_u16() == 500),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_in_a_200_envelope_with_odd_errors_is_a_validation_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TIME_PASSES))
+        .respond_with(json_response(
+            200,
+            json!({"WasSuccessful": false, "Message": "refused", "Errors": [null, "Name is required"]}),
+        ))
+        .mount(&server)
+        .await;
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Validation {
+            status,
+            message,
+            errors,
+            ..
+        } => {
+            assert_eq!(status.as_u16(), 200);
+            assert_eq!(message, "refused");
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].message, "Name is required");
+        }
+        other => panic!("expected Validation, got {other:?}"),
+    }
+}
