@@ -44,7 +44,9 @@ pub(crate) struct Call {
 }
 
 tokio::task_local! {
-    static CALL: Call;
+    // Boxed: the scope moves its value in and out of the thread-local on
+    // every poll, and a pointer is cheaper to move than the context.
+    static CALL: Box<Call>;
 }
 
 /// Sends `request` (a generated `send()` future) and returns its body.
@@ -149,7 +151,7 @@ async fn in_context<T: DeserializeOwned>(
     request: impl Future<Output = Answer<T>>,
     check: impl FnOnce(T) -> Result<T>,
 ) -> Result<(T, Option<HeaderValue>)> {
-    CALL.scope(call, async move {
+    CALL.scope(Box::new(call), async move {
         match request.await {
             Ok(value) => {
                 let date = CALL.try_with(|c| c.date.borrow_mut().take()).ok().flatten();
