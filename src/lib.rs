@@ -12,6 +12,8 @@ mod record;
 mod replacements;
 mod request;
 mod resources;
+#[cfg(feature = "stand-in")]
+pub mod stand_in;
 mod status;
 mod transport;
 mod update_body;

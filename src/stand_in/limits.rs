@@ -1,0 +1,161 @@
+//! What makes the stand-in as awkward as the real service when asked to be:
+//! latency, read and write limits (409, `Retry-After`, empty body, as the
+//! API throttles) and a failure every Nth resource request (503 with an HTML
+//! body, as a proxy in front of it would answer). Also the request counters.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+/// A requests-per-second limit, as governor enforces it: bursts up to the
+/// rate, then one request per `1/rate` seconds.
+pub(crate) struct Limit {
+    limiter: DefaultDirectRateLimiter,
+    clock: DefaultClock,
+}
+
+impl Limit {
+    /// `None` for a rate that is not a positive finite number (no limit).
+    pub(crate) fn per_second(rate: f64) -> Option<Self> {
+        if !(rate.is_finite() && rate > 0.0) {
+            return None;
+        }
+        let period = Duration::from_secs_f64((1.0 / rate).min(86_400.0));
+        let burst = NonZeroU32::new(rate.floor().clamp(1.0, f64::from(u32::MAX)) as u32)?;
+        let quota = Quota::with_period(period)?.allow_burst(burst);
+        Some(Limit {
+            limiter: RateLimiter::direct(quota),
+            clock: DefaultClock::default(),
+        })
+    }
+
+    /// `None` when the request may go ahead, else the wait.
+    fn check(&self) -> Option<Duration> {
+        self.limiter
+            .check()
+            .err()
+            .map(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+}
+
+/// Counters behind [`Stats`](super::Stats).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) get: AtomicU64,
+    pub(crate) post: AtomicU64,
+    pub(crate) put: AtomicU64,
+    pub(crate) delete: AtomicU64,
+    pub(crate) other: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) injected_failures: AtomicU64,
+    pub(crate) token_exchanges: AtomicU64,
+    pub(crate) unauthorized: AtomicU64,
+    resource_requests: AtomicU64,
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub(crate) fn count_method(&self, method: &Method) {
+        bump(match *method {
+            Method::GET => &self.get,
+            Method::POST => &self.post,
+            Method::PUT => &self.put,
+            Method::DELETE => &self.delete,
+            _ => &self.other,
+        });
+    }
+}
+
+/// The configured awkwardness.
+pub(crate) struct Limits {
+    pub(crate) latency: Duration,
+    pub(crate) read: Option<Limit>,
+    pub(crate) write: Option<Limit>,
+    pub(crate) fail_every: Option<u64>,
+}
+
+impl Limits {
+    /// The answer that replaces a resource request's, if any: a 503 for
+    /// every `fail_every`th request, else a 409 when over the limit for its
+    /// method.
+    pub(crate) fn intercept(&self, counters: &Counters, method: &Method) -> Option<Response> {
+        let n = counters.resource_requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.fail_every.is_some_and(|every| n % every == 0) {
+            bump(&counters.injected_failures);
+            return Some(unavailable());
+        }
+        let limit = if method == Method::GET || method == Method::HEAD {
+            &self.read
+        } else {
+            &self.write
+        };
+        let wait = limit.as_ref()?.check()?;
+        bump(&counters.throttled);
+        Some(throttled(wait))
+    }
+}
+
+/// 409 as the API throttles: `Retry-After` in whole seconds (at least 1),
+/// no-cache headers, empty body.
+fn throttled(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = StatusCode::CONFLICT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::EXPIRES, HeaderValue::from_static("-1"));
+    response
+}
+
+/// 503 with an HTML body, as a gateway answers when the service is down.
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\
+         <body><h1>Service Unavailable</h1><p>The server is temporarily unable to \
+         service your request. Please try again later.</p></body></html>\n",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_allows_a_burst_then_refuses() {
+        let limit = Limit::per_second(3.0).unwrap();
+        assert!(limit.check().is_none());
+        assert!(limit.check().is_none());
+        assert!(limit.check().is_none());
+        assert!(limit.check().is_some());
+        assert!(Limit::per_second(0.0).is_none());
+        assert!(Limit::per_second(f64::NAN).is_none());
+        assert!(Limit::per_second(0.5).is_some());
+    }
+
+    #[test]
+    fn every_nth_request_fails() {
+        let limits = Limits {
+            latency: Duration::ZERO,
+            read: None,
+            write: None,
+            fail_every: Some(3),
+        };
+        let counters = Counters::default();
+        let failed: Vec<bool> = (0..6)
+            .map(|_| limits.intercept(&counters, &Method::GET).is_some())
+            .collect();
+        assert_eq!(failed, [false, false, true, false, false, true]);
+    }
+}

@@ -1,0 +1,367 @@
+//! A stand-in Nexudus: an embedded, stateful server of TimePass,
+//! CoworkerTimePass and ProductTimePass plus the token endpoint, faithful to
+//! the documented API and its quirks, for tests, demos, benchmarks and other
+//! languages' clients. Behind the `stand-in` feature.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use nexudus_timepasses::stand_in::StandIn;
+//! use nexudus_timepasses::{Client, Credentials};
+//!
+//! let server = StandIn::builder().coworker_time_passes(500).start().await?;
+//! let client = Client::builder()
+//!     .base_url(server.base_url())
+//!     .credentials(Credentials::password(server.email(), server.password()))
+//!     .build()
+//!     .expect("a client");
+//! # drop(client);
+//! // Dropping `server` stops it.
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What it does
+//!
+//! - `POST /api/token` takes form-encoded bodies only (anything else answers
+//!   `unsupported_grant_type`): the password grant (with `totp` when a code is
+//!   configured, `two_factor_auth_check` without it) and the refresh grant,
+//!   which rotates the refresh token (a used one answers `invalid_grant`).
+//!   `client_id` comes from the header, else the form, else the email; one
+//!   refresh token per client_id. Access tokens expire after the token TTL.
+//! - Every resource call needs `Authorization: Bearer <token>` or
+//!   `Basic base64(email:password)`; without, 401 with an empty body.
+//! - Per resource: list (`page`, `size`, `orderBy`, `dir` 1/-1, every exact
+//!   filter `Entity_Prop` and range filter `from_`/`to_` of openapi.yaml;
+//!   date ranges at minute precision, inclusive), get one (404 with an empty
+//!   body when missing), batch get on the trailing-slash path (`?id=[1,2]`,
+//!   missing Ids left out), create and update (400 envelope with `Errors[]`
+//!   for missing required fields, wrong types, malformed JSON, references
+//!   that are 0 or point at no TimePass, `CreateMultiple` outside 0..=500),
+//!   delete (500 envelope for a TimePass still used), commands and run command.
+//! - PUT replaces the whole record: a writable field left out is cleared.
+//!   Read-only fields (`CreatedOn`, `UsedDate`, `Invoiced`...) keep the
+//!   server's values. `UpdatedOn` moves forward on every write (the real
+//!   clock, millisecond precision).
+//! - Listing records leave out the fields the API leaves out; the page
+//!   envelope carries every key the docs show (and `PageNumber`, `PageSize`).
+//! - Lenient where the docs say nothing: a `page` or `size` below 1 or not a
+//!   number falls back to 1 and 25; sizes have no maximum; a filter value
+//!   that cannot be read for its field matches no record.
+//!
+//! # Defaults
+//!
+//! Seed 1; 40 TimePasses, 1,000 CoworkerTimePasses, 40 ProductTimePasses;
+//! no latency, no limits, no injected failures; tokens last 604,799 s (the
+//! docs' example); the account is [`DEFAULT_EMAIL`] / [`DEFAULT_PASSWORD`]
+//! without two-factor authentication; a free port on 127.0.0.1.
+//!
+//! The commands it offers are its own (the docs list none): TimePass
+//! `ArchiveTimePass` and `UnarchiveTimePass`, CoworkerTimePass `MarkAsUsed`
+//! and `MarkAsUnused`, none for ProductTimePass.
+
+mod auth;
+mod body;
+mod catalog;
+mod envelope;
+mod limits;
+mod resources;
+mod routes;
+mod seed;
+mod store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use auth::{Account, Tokens};
+use limits::{Counters, Limit, Limits};
+use routes::AppState;
+
+/// The account the stand-in accepts unless told otherwise.
+pub const DEFAULT_EMAIL: &str = "admin@example.com";
+/// The password of [`DEFAULT_EMAIL`].
+pub const DEFAULT_PASSWORD: &str = "stand-in-password";
+
+/// Sets up a [`StandIn`]; see the [module docs](self) for the defaults.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StandInBuilder {
+    seed: u64,
+    time_passes: usize,
+    coworker_time_passes: usize,
+    product_time_passes: usize,
+    latency: Duration,
+    read_limit: Option<f64>,
+    write_limit: Option<f64>,
+    fail_every: Option<u64>,
+    token_ttl: Duration,
+    email: String,
+    password: String,
+    totp: Option<String>,
+    port: u16,
+}
+
+impl Default for StandInBuilder {
+    fn default() -> Self {
+        StandInBuilder {
+            seed: 1,
+            time_passes: 40,
+            coworker_time_passes: 1_000,
+            product_time_passes: 40,
+            latency: Duration::ZERO,
+            read_limit: None,
+            write_limit: None,
+            fail_every: None,
+            token_ttl: Duration::from_secs(604_799),
+            email: DEFAULT_EMAIL.into(),
+            password: DEFAULT_PASSWORD.into(),
+            totp: None,
+            port: 0,
+        }
+    }
+}
+
+impl StandInBuilder {
+    /// Seed of the generated data: the same seed and counts give the same records.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// How many TimePasses to seed (at least one when other records need one).
+    pub fn time_passes(mut self, n: usize) -> Self {
+        self.time_passes = n;
+        self
+    }
+
+    /// How many CoworkerTimePasses to seed.
+    pub fn coworker_time_passes(mut self, n: usize) -> Self {
+        self.coworker_time_passes = n;
+        self
+    }
+
+    /// How many ProductTimePasses to seed.
+    pub fn product_time_passes(mut self, n: usize) -> Self {
+        self.product_time_passes = n;
+        self
+    }
+
+    /// A delay before every answer.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// GET requests per second on the resources; above it, 409 with
+    /// `Retry-After` and an empty body. Zero or less: no limit.
+    pub fn read_limit(mut self, per_second: f64) -> Self {
+        self.read_limit = Some(per_second);
+        self
+    }
+
+    /// POST, PUT and DELETE requests per second on the resources, as
+    /// [`read_limit`](Self::read_limit) does for GET.
+    pub fn write_limit(mut self, per_second: f64) -> Self {
+        self.write_limit = Some(per_second);
+        self
+    }
+
+    /// Every `n`th resource request answers 503 with an HTML body. Zero: never.
+    pub fn fail_every(mut self, n: u64) -> Self {
+        self.fail_every = (n > 0).then_some(n);
+        self
+    }
+
+    /// How long an access token lasts.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// The account's email.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = email.into();
+        self
+    }
+
+    /// The account's password.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = password.into();
+        self
+    }
+
+    /// Requires this two-factor code (`totp`) on the password grant.
+    pub fn totp(mut self, code: impl Into<String>) -> Self {
+        self.totp = Some(code.into());
+        self
+    }
+
+    /// Port on 127.0.0.1; 0 (the default) picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Seeds the data, binds the port and starts serving on the current
+    /// Tokio runtime. Fails only when the port cannot be bound.
+    pub async fn start(self) -> std::io::Result<StandIn> {
+        let counts = seed::Counts {
+            time_passes: self.time_passes,
+            coworker_time_passes: self.coworker_time_passes,
+            product_time_passes: self.product_time_passes,
+        };
+        let db = seed::database(self.seed, counts, &self.email);
+        let state = Arc::new(AppState {
+            account: Account {
+                email: self.email,
+                password: self.password,
+                totp: self.totp,
+                token_ttl: self.token_ttl,
+            },
+            db: RwLock::new(db),
+            tokens: Mutex::new(Tokens::default()),
+            limits: Limits {
+                latency: self.latency,
+                read: self.read_limit.and_then(Limit::per_second),
+                write: self.write_limit.and_then(Limit::per_second),
+                fail_every: self.fail_every,
+            },
+            counters: Counters::default(),
+        });
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)))
+                .await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = routes::router(state.clone());
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            // An accept error ends serving; nothing is left to report it to.
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        });
+        Ok(StandIn {
+            base_url: format!("http://{addr}"),
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running stand-in server. Dropping it stops the server.
+#[derive(Debug)]
+pub struct StandIn {
+    base_url: String,
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Request counters of a [`StandIn`], as [`StandIn::stats`] reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// GET requests (all paths).
+    pub gets: u64,
+    /// POST requests, the token endpoint included.
+    pub posts: u64,
+    /// PUT requests.
+    pub puts: u64,
+    /// DELETE requests.
+    pub deletes: u64,
+    /// Requests with any other method.
+    pub other_methods: u64,
+    /// Requests answered 409 by the read or write limit.
+    pub throttled: u64,
+    /// Requests answered 503 by `fail_every`.
+    pub injected_failures: u64,
+    /// Tokens issued by the token endpoint (password or refresh grant).
+    pub token_exchanges: u64,
+    /// Resource requests answered 401.
+    pub unauthorized: u64,
+}
+
+impl Stats {
+    /// Every request received.
+    pub fn requests(&self) -> u64 {
+        self.gets + self.posts + self.puts + self.deletes + self.other_methods
+    }
+}
+
+impl StandIn {
+    /// A builder with the defaults of the [module docs](self).
+    pub fn builder() -> StandInBuilder {
+        StandInBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The email it accepts.
+    pub fn email(&self) -> &str {
+        &self.state.account.email
+    }
+
+    /// The password it accepts.
+    pub fn password(&self) -> &str {
+        &self.state.account.password
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        let c = &self.state.counters;
+        let read = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+        Stats {
+            gets: read(&c.get),
+            posts: read(&c.post),
+            puts: read(&c.put),
+            deletes: read(&c.delete),
+            other_methods: read(&c.other),
+            throttled: read(&c.throttled),
+            injected_failures: read(&c.injected_failures),
+            token_exchanges: read(&c.token_exchanges),
+            unauthorized: read(&c.unauthorized),
+        }
+    }
+
+    /// Stops serving and waits until open connections are done.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
