@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -77,13 +78,21 @@ fn resource<R: Resource>() -> Router<Shared> {
         )
 }
 
-/// Counts every request by method and applies the configured latency.
+/// Counts every request by method, applies the configured latency, and says
+/// in `Server-Timing` how long the stand-in itself took (latency excluded),
+/// so a benchmark can tell the client's time from the server's.
 async fn count(State(s): State<Shared>, request: Request, next: Next) -> Response {
     s.counters.count_method(request.method());
     if !s.limits.latency.is_zero() {
         tokio::time::sleep(s.limits.latency).await;
     }
-    next.run(request).await
+    let start = Instant::now();
+    let mut response = next.run(request).await;
+    let millis = start.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={millis:.3}")) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
 }
 
 /// Resource calls: injected failures and throttling first (they come from in

@@ -119,7 +119,7 @@ fn meta<R: super::store::Row>(
     let updated_on = created_on + TimeDelta::seconds(rng.random_range(0..60 * 24 * 3600));
     Meta {
         id: table.allocate_id(),
-        unique_id: Uuid::from_bytes(rng.random()),
+        unique_id: uuid::Builder::from_random_bytes(rng.random()).into_uuid(),
         created_on,
         updated_on,
         updated_by: if i % 11 == 0 {
@@ -238,15 +238,15 @@ fn coworker_time_pass(
     let total = pass
         .and_then(|p| p.minutes_included)
         .map(|_| rng.random_range(1..=10));
-    let tariff = maybe(rng, 0.2, |r| Uuid::from_bytes(r.random()));
+    let tariff = maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid());
     let coworker_id = rng.random_range(1..=5_000);
     let time_pass_name = pass.map(|p| p.name.clone());
     CoworkerTimePass {
         business_id: pass.map_or(BUSINESSES[0].0, |p| p.business_id),
         checked_in: used && rng.random_bool(0.1),
-        coworker_contract_unique_id: maybe(rng, 0.1, |r| Uuid::from_bytes(r.random())),
+        coworker_contract_unique_id: maybe(rng, 0.1, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
         coworker_id,
-        coworker_product_unique_id: maybe(rng, 0.2, |r| Uuid::from_bytes(r.random())),
+        coworker_product_unique_id: maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
         create_multiple: i32::from(rng.random_bool(0.5)),
         created_on: m.created_on,
         custom_fields: Some(Value::Null),

@@ -68,7 +68,7 @@ impl Meta {
     pub(crate) fn created(id: i32, stamp: &Stamp) -> Self {
         Meta {
             id,
-            unique_id: Uuid::from_bytes(rand::random()),
+            unique_id: uuid::Builder::from_random_bytes(rand::random()).into_uuid(),
             created_on: stamp.now,
             updated_on: stamp.now,
             updated_by: Some(stamp.by.clone()),
