@@ -186,7 +186,7 @@ fn time_pass(rng: &mut StdRng, i: usize, m: Meta) -> TimePass {
         created_on: m.created_on,
         currency_code: catalog::currency_code(currency_id),
         currency_id,
-        custom_fields: Some(Value::Null),
+        custom_fields: None,
         door_guard_group_id: maybe(rng, 0.1, |r| format!("dg-{}", r.random_range(1..9))),
         exempt_tax_rate_id: maybe(rng, 0.2, |r| r.random_range(1..5)),
         financial_account_id: maybe(rng, 0.5, |r| r.random_range(300..310)),
@@ -194,7 +194,7 @@ fn time_pass(rng: &mut StdRng, i: usize, m: Meta) -> TimePass {
         invoice_line_display_as: maybe(rng, 0.5, |_| format!("{name} – invoice line")),
         is_new: m.is_new,
         kisi_group_id: maybe(rng, 0.2, |r| format!("kisi-{}", r.random_range(100..999))),
-        localization_details: Some(Value::Null),
+        localization_details: None,
         minutes_included: if day_pass {
             None
         } else {
@@ -249,7 +249,7 @@ fn coworker_time_pass(
         coworker_product_unique_id: maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
         create_multiple: i32::from(rng.random_bool(0.5)),
         created_on: m.created_on,
-        custom_fields: Some(Value::Null),
+        custom_fields: None,
         expire_date: maybe(rng, 0.5, |_| stamp(m.created_on + TimeDelta::days(90))),
         free: rng.random_bool(0.1),
         id: m.id,
@@ -258,7 +258,7 @@ fn coworker_time_pass(
         is_from_tariff: tariff.is_some(),
         is_new: m.is_new,
         is_pay_as_you_go: rng.random_bool(0.1),
-        localization_details: Some(Value::Null),
+        localization_details: None,
         notes: maybe(rng, 0.6, |r| pick_str(r, NOTES).to_owned()),
         price: maybe(rng, 0.5, |r| f64::from(r.random_range(0..10_000)) / 100.0),
         purchase_order: maybe(rng, 0.3, |r| {
@@ -301,7 +301,7 @@ fn product_time_pass(
     let time_pass_name = pass.map(|p| p.name.clone());
     ProductTimePass {
         created_on: m.created_on,
-        custom_fields: Some(Value::Null),
+        custom_fields: None,
         // The docs' examples hold 0, outside the documented list; legacy docs
         // type it nullable.
         expiration_type: match i % 4 {
@@ -314,7 +314,7 @@ fn product_time_pass(
         expires_in: maybe(rng, 0.5, |r| r.random_range(1..=90)),
         id: m.id,
         is_new: m.is_new,
-        localization_details: Some(Value::Null),
+        localization_details: None,
         passes_included: rng.random_range(1..=20),
         product_id,
         to_string_text: Some(super::resources::product_display(

@@ -214,7 +214,11 @@ pub(crate) fn require_reference(errors: &mut Vec<FieldError>, property: &str, id
     }
 }
 
-/// `None` as JSON null, so the key is written (the docs show these nulls).
-pub(crate) fn null_if_none(v: Option<Value>) -> Option<Value> {
-    Some(v.unwrap_or(Value::Null))
+/// An object kept as sent; anything else, a null included, as `None`, which
+/// the nullable field still writes as JSON null (the docs show these nulls).
+pub(crate) fn null_if_none(v: Option<Value>) -> Option<serde_json::Map<String, Value>> {
+    match v {
+        Some(Value::Object(map)) => Some(map),
+        _ => None,
+    }
 }
