@@ -48,29 +48,34 @@ impl Context {
     fn records_output<R: Resource>(&self, fields: &[FieldSpec]) -> Result<Out, Failure> {
         let columns = if self.columns.is_empty() {
             match self.format {
-                Format::Table => R::TABLE_COLUMNS.iter().map(|c| c.to_string()).collect(),
+                Format::Table => {
+                    Columns::Fixed(R::TABLE_COLUMNS.iter().map(|c| c.to_string()).collect())
+                }
                 // Every field, the Id first (the spec lists it among the
-                // common fields at the end).
+                // common fields at the end), and a last column for any
+                // field the server sent beyond the spec's.
                 _ => {
                     let id = fields.iter().filter(|f| f.name == "Id");
                     let rest = fields.iter().filter(|f| f.name != "Id");
-                    id.chain(rest).map(|f| f.name.to_owned()).collect()
+                    Columns::WithOthers(id.chain(rest).map(|f| f.name.to_owned()).collect())
                 }
             }
         } else {
-            self.columns
-                .iter()
-                .map(|c| {
-                    filters::field_named(fields, c)
-                        .map(|f| f.name.to_owned())
-                        .ok_or_else(|| {
-                            Failure::usage(format!("{} records have no column `{c}`", R::NAME))
-                                .hint(format!("columns: {}", names(fields)))
-                        })
-                })
-                .collect::<Result<_, _>>()?
+            Columns::Fixed(
+                self.columns
+                    .iter()
+                    .map(|c| {
+                        filters::field_named(fields, c)
+                            .map(|f| f.name.to_owned())
+                            .ok_or_else(|| {
+                                Failure::usage(format!("{} records have no column `{c}`", R::NAME))
+                                    .hint(format!("columns: {}", names(fields)))
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            )
         };
-        Ok(self.output(Columns::Fixed(columns)))
+        Ok(self.output(columns))
     }
 
     /// An output of other data (commands, envelopes, diffs): `--columns`

@@ -49,6 +49,10 @@ pub struct Global {
     /// Requests in flight at once when streaming pages [default: 4].
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: Option<u16>,
+    /// Retries of a request that was throttled or met a passing failure
+    /// (0: none) [default: 3].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: Option<u32>,
     /// Trace requests on stderr (-v requests, -vv everything).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

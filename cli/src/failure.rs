@@ -87,7 +87,17 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         // Display, never Debug: the library's messages carry the operation,
         // the status and a bounded excerpt of the server's text, no secrets.
-        let message = e.to_string();
+        let message = match &e {
+            // A gateway's HTML error page says nothing the status does not.
+            Error::Api {
+                operation,
+                status,
+                message,
+            } if looks_like_html(message) => {
+                format!("{operation}: server answered {status} (an HTML error page)")
+            }
+            _ => e.to_string(),
+        };
         match &e {
             Error::NotFound { .. } => Failure::new(code::NOT_FOUND, message),
             Error::Unauthorized { .. } => Failure::new(code::AUTH, message).hint(
@@ -115,11 +125,26 @@ impl From<Error> for Failure {
                 }
             }
             Error::Config(_) | Error::InvalidRequest { .. } => Failure::usage(message),
+            Error::Transport { .. } | Error::Timeout { .. } => {
+                Failure::new(code::UNAVAILABLE, message).hint(
+                    "no answer from the server: check --base-url and the network, then try again",
+                )
+            }
             e if e.is_retryable() => Failure::new(code::UNAVAILABLE, message)
-                .hint("the server is busy or unreachable: try again later, or lower --concurrency"),
+                .hint("the server is busy or unavailable: try again later, or lower --concurrency"),
             _ => Failure::new(code::OTHER, message),
         }
     }
+}
+
+/// Whether a server's text is an HTML page rather than a message.
+fn looks_like_html(text: &str) -> bool {
+    let start = text
+        .trim_start()
+        .get(..15)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    start.starts_with("<!doctype") || start.starts_with("<html")
 }
 
 /// Text on one line, control characters and all (server text can hold

@@ -22,7 +22,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use nexudus_timepasses::{Client, Pacing};
+use nexudus_timepasses::{Client, Pacing, RetryPolicy};
 
 use crate::actions::Context;
 use crate::args::{Action, Cli, Command, Format, Global};
@@ -127,6 +127,9 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
         .user_agent(concat!("nexudus-cli/", env!("CARGO_PKG_VERSION")));
     if let Some(url) = base_url {
         builder = builder.base_url(url);
+    }
+    if let Some(retries) = global.retries {
+        builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));
     }
     if global.demo {
         // The stand-in is local and has no limits unless told: no need to

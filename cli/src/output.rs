@@ -21,7 +21,14 @@ pub enum Columns {
     Fixed(Vec<String>),
     /// The keys of the first record, in its order.
     FromFirst,
+    /// These, then one more, [`OTHER_FIELDS`]: a JSON object of the fields
+    /// a record has beyond these (the server sends fields the spec does not
+    /// list, not always the same ones), so a CSV loses nothing.
+    WithOthers(Vec<String>),
 }
+
+/// The last column of [`Columns::WithOthers`].
+pub const OTHER_FIELDS: &str = "OtherFields";
 
 /// Writes records in one format.
 pub struct Output<W: Write> {
@@ -112,15 +119,40 @@ impl<W: Write> Output<W> {
     fn header(&self) -> Vec<String> {
         match &self.columns {
             Columns::Fixed(columns) => columns.clone(),
+            Columns::WithOthers(columns) => {
+                let mut header = columns.clone();
+                header.push(OTHER_FIELDS.to_owned());
+                header
+            }
             Columns::FromFirst => Vec::new(),
         }
     }
 
     fn cells(&self, value: &Value) -> Vec<String> {
-        self.header()
+        let (columns, others) = match &self.columns {
+            Columns::Fixed(columns) => (columns.as_slice(), false),
+            Columns::WithOthers(columns) => (columns.as_slice(), true),
+            Columns::FromFirst => (&[][..], false),
+        };
+        let mut row: Vec<String> = columns
             .iter()
             .map(|column| cell(value.get(column.as_str()).unwrap_or(&Value::Null)))
-            .collect()
+            .collect();
+        if others {
+            let rest: serde_json::Map<String, Value> = value
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !columns.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            row.push(if rest.is_empty() {
+                String::new()
+            } else {
+                Value::Object(rest).to_string()
+            });
+        }
+        row
     }
 
     /// One CSV record, quoted as RFC 4180 says (by the csv crate).
