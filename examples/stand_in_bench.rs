@@ -62,7 +62,10 @@ async fn main() {
     let after = rss_mib();
     println!("start-up with {RECORDS} CoworkerTimePasses: {started:.2?}");
     if let (Some(b), Some(a)) = (before, after) {
-        println!("resident memory: {b:.0} MiB before, {a:.0} MiB after ({:.0} MiB for the data)", a - b);
+        println!(
+            "resident memory: {b:.0} MiB before, {a:.0} MiB after ({:.0} MiB for the data)",
+            a - b
+        );
     }
     let http = reqwest::Client::new();
     for (label, query) in [

@@ -1,1 +1,688 @@
-//! Placeholder.
+//! The stand-in server over HTTP (reqwest, 127.0.0.1 only): the token
+//! endpoint, auth, listings, batch get, writes and their refusals, commands,
+//! limits, seeded quirks, shutdown. Bodies decode into the generated types,
+//! so a drift from openapi.yaml fails here.
+
+use std::time::Duration;
+
+use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
+use nexudus_timepasses::types::{
+    CoworkerTimePass, CoworkerTimePassPage, MutationResult, OAuthError, ProductTimePassPage,
+    TimePass, TimePassPage, TokenResponse,
+};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+
+const CTP: &str = "/api/billing/coworkertimepasses";
+const TP: &str = "/api/billing/timepasses";
+const PTP: &str = "/api/billing/producttimepasses";
+
+async fn start(builder: StandInBuilder) -> StandIn {
+    builder.start().await.expect("the stand-in starts")
+}
+
+async fn small() -> StandIn {
+    start(
+        StandIn::builder()
+            .time_passes(10)
+            .coworker_time_passes(120)
+            .product_time_passes(12),
+    )
+    .await
+}
+
+/// A request with the stand-in's basic credentials.
+fn call(server: &StandIn, method: Method, path: &str) -> RequestBuilder {
+    reqwest::Client::new()
+        .request(method, format!("{}{path}", server.base_url()))
+        .basic_auth(server.email(), Some(server.password()))
+}
+
+async fn get(server: &StandIn, path: &str) -> Response {
+    call(server, Method::GET, path)
+        .send()
+        .await
+        .expect("an answer")
+}
+
+async fn json_of<T: serde::de::DeserializeOwned>(response: Response) -> T {
+    let text = response.text().await.expect("a body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+async fn send_json(server: &StandIn, method: Method, path: &str, body: &Value) -> Response {
+    call(server, method, path)
+        .json(body)
+        .send()
+        .await
+        .expect("an answer")
+}
+
+async fn token_form(server: &StandIn, form: &[(&str, &str)]) -> Response {
+    reqwest::Client::new()
+        .post(format!("{}/api/token", server.base_url()))
+        .form(form)
+        .send()
+        .await
+        .expect("an answer")
+}
+
+async fn sign_in(server: &StandIn) -> TokenResponse {
+    let form = [
+        ("grant_type", "password"),
+        ("username", server.email()),
+        ("password", server.password()),
+    ];
+    let response = token_form(server, &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    json_of(response).await
+}
+
+async fn oauth_error(response: Response) -> String {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    json_of::<OAuthError>(response).await.error
+}
+
+#[tokio::test]
+async fn token_endpoint_takes_forms_only_and_rotates_refresh_tokens() {
+    let server = small().await;
+    let json_body = reqwest::Client::new()
+        .post(format!("{}/api/token", server.base_url()))
+        .json(&json!({"grant_type": "password", "username": server.email(), "password": server.password()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oauth_error(json_body).await, "unsupported_grant_type");
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", server.email()),
+        ("password", "nope"),
+    ];
+    assert_eq!(
+        oauth_error(token_form(&server, &wrong).await).await,
+        "invalid_grant"
+    );
+    let empty = [
+        ("grant_type", "password"),
+        ("username", ""),
+        ("password", ""),
+    ];
+    assert_eq!(
+        oauth_error(token_form(&server, &empty).await).await,
+        "invalid_grant"
+    );
+    let odd = [("grant_type", "client_credentials")];
+    assert_eq!(
+        oauth_error(token_form(&server, &odd).await).await,
+        "unsupported_grant_type"
+    );
+
+    let first = sign_in(&server).await;
+    assert_eq!(first.token_type, "bearer");
+    let old = first.refresh_token.expect("a refresh token");
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", old.as_str()),
+    ];
+    let second: TokenResponse = json_of(token_form(&server, &refresh).await).await;
+    assert_ne!(second.access_token, first.access_token);
+    assert_eq!(
+        oauth_error(token_form(&server, &refresh).await).await,
+        "invalid_grant"
+    );
+    let newer = second.refresh_token.expect("a new refresh token");
+    let other_client = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", newer.as_str()),
+        ("client_id", "someone-else"),
+    ];
+    assert_eq!(
+        oauth_error(token_form(&server, &other_client).await).await,
+        "invalid_grant"
+    );
+    assert_eq!(server.stats().token_exchanges, 2);
+}
+
+#[tokio::test]
+async fn two_factor_code_is_required_when_configured() {
+    let server = start(StandIn::builder().coworker_time_passes(1).totp("123456")).await;
+    let base = [
+        ("grant_type", "password"),
+        ("username", server.email()),
+        ("password", server.password()),
+    ];
+    assert_eq!(
+        oauth_error(token_form(&server, &base).await).await,
+        "two_factor_auth_check"
+    );
+    let mut wrong = base.to_vec();
+    wrong.push(("totp", "000000"));
+    assert_eq!(
+        oauth_error(token_form(&server, &wrong).await).await,
+        "invalid_grant"
+    );
+    let mut right = base.to_vec();
+    right.push(("totp", "123456"));
+    assert_eq!(token_form(&server, &right).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn resource_calls_need_bearer_or_basic_auth() {
+    let server = small().await;
+    let url = format!("{}{TP}", server.base_url());
+    let http = reqwest::Client::new();
+    let none = http.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert!(none.bytes().await.unwrap().is_empty());
+    let wrong = http
+        .get(&url)
+        .basic_auth(server.email(), Some("x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let junk = http
+        .get(&url)
+        .header("authorization", "Basic %%%")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(junk.status(), StatusCode::UNAUTHORIZED);
+    let token = sign_in(&server).await.access_token;
+    let bearer = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(bearer.status(), StatusCode::OK);
+    assert_eq!(get(&server, TP).await.status(), StatusCode::OK);
+    assert_eq!(server.stats().unauthorized, 3);
+}
+
+#[tokio::test]
+async fn tokens_expire_after_the_ttl() {
+    let server = start(
+        StandIn::builder()
+            .coworker_time_passes(1)
+            .token_ttl(Duration::from_millis(300)),
+    )
+    .await;
+    let token = sign_in(&server).await.access_token;
+    let url = format!("{}{TP}", server.base_url());
+    let http = reqwest::Client::new();
+    let mut status = StatusCode::OK;
+    for _ in 0..50 {
+        status = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the token never expired");
+}
+
+#[tokio::test]
+async fn page_envelope_has_every_documented_key_and_listings_leave_fields_out() {
+    let server = small().await;
+    let page: Value = json_of(get(&server, &format!("{CTP}?size=5&page=2")).await).await;
+    for key in [
+        "Records",
+        "CurrentPage",
+        "CurrentPageSize",
+        "CurrentOrderField",
+        "CurrentSortDirection",
+        "FirstItem",
+        "LastItem",
+        "TotalItems",
+        "TotalPages",
+        "HasNextPage",
+        "HasPreviousPage",
+        "PageNumber",
+        "PageSize",
+    ] {
+        assert!(page.get(key).is_some(), "page lacks {key}");
+    }
+    assert_eq!(
+        (page["FirstItem"].as_i64(), page["LastItem"].as_i64()),
+        (Some(6), Some(10))
+    );
+    let item = &page["Records"][0];
+    for left_out in ["Notes", "PurchaseOrder", "Free", "Price", "CreateMultiple"] {
+        assert!(
+            item.get(left_out).is_none(),
+            "listing record has {left_out}"
+        );
+    }
+    let id = item["Id"].as_i64().unwrap();
+    let full: Value = json_of(get(&server, &format!("{CTP}/{id}")).await).await;
+    for kept in [
+        "Notes",
+        "PurchaseOrder",
+        "Free",
+        "Price",
+        "CreateMultiple",
+        "CustomFields",
+    ] {
+        assert!(full.get(kept).is_some(), "full record lacks {kept}");
+    }
+    let tp: Value = json_of(get(&server, TP).await).await;
+    for left_out in [
+        "CountsTowardsPlanLimits",
+        "OnlyForContacts",
+        "OnlyForMembers",
+    ] {
+        assert!(tp["Records"][0].get(left_out).is_none());
+    }
+    let ptp: Value = json_of(get(&server, PTP).await).await;
+    for left_out in ["ExpireTimeInMonths", "ExpireTimeInWeeks", "ExpiresIn"] {
+        assert!(ptp["Records"][0].get(left_out).is_none());
+    }
+    // And each decodes into the generated page types.
+    let _: CoworkerTimePassPage = serde_json::from_value(page).unwrap();
+    let _: TimePassPage = serde_json::from_value(tp).unwrap();
+    let _: ProductTimePassPage = serde_json::from_value(ptp).unwrap();
+}
+
+async fn all_ids(server: &StandIn, query: &str) -> Vec<i32> {
+    let mut ids = Vec::new();
+    for page in 1..=100 {
+        let p: CoworkerTimePassPage =
+            json_of(get(server, &format!("{CTP}?size=7&page={page}{query}")).await).await;
+        ids.extend(p.records.iter().map(|r| r.id));
+        if !p.has_next_page {
+            return ids;
+        }
+    }
+    panic!("more than 100 pages");
+}
+
+#[tokio::test]
+async fn paging_sorting_and_filters() {
+    let server = small().await;
+    let up = all_ids(&server, "").await;
+    assert_eq!(up.len(), 120);
+    assert!(up.windows(2).all(|w| w[0] < w[1]));
+    let mut down = all_ids(&server, "&dir=-1").await;
+    down.reverse();
+    assert_eq!(up, down);
+
+    let by_name: TimePassPage =
+        json_of(get(&server, &format!("{TP}?orderBy=Name&size=100")).await).await;
+    let names: Vec<_> = by_name.records.iter().map(|r| r.name.clone()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert_eq!(by_name.current_order_field.as_deref(), Some("Name"));
+
+    let used: CoworkerTimePassPage = json_of(
+        get(
+            &server,
+            &format!("{CTP}?size=500&CoworkerTimePass_Used=true"),
+        )
+        .await,
+    )
+    .await;
+    assert!(used.total_items > 0 && used.records.iter().all(|r| r.used));
+    let pass = used.records[0].time_pass_id;
+    let of_pass: CoworkerTimePassPage = json_of(
+        get(
+            &server,
+            &format!("{CTP}?size=500&CoworkerTimePass_TimePass={pass}"),
+        )
+        .await,
+    )
+    .await;
+    assert!(of_pass.records.iter().all(|r| r.time_pass_id == pass));
+    let ranged: TimePassPage = json_of(
+        get(
+            &server,
+            &format!("{TP}?size=100&from_TimePass_Price=50&to_TimePass_Price=100"),
+        )
+        .await,
+    )
+    .await;
+    assert!(ranged
+        .records
+        .iter()
+        .all(|r| (50.0..=100.0).contains(&r.price)));
+}
+
+#[tokio::test]
+async fn date_ranges_are_minute_precise_and_inclusive() {
+    let server = small().await;
+    let page: CoworkerTimePassPage =
+        json_of(get(&server, &format!("{CTP}?size=1&page=40")).await).await;
+    let record = &page.records[0];
+    let minute = record.updated_on.format("%Y-%m-%dT%H:%M").to_string();
+    let query = format!(
+        "{CTP}?size=500&from_CoworkerTimePass_UpdatedOn={minute}&to_CoworkerTimePass_UpdatedOn={minute}"
+    );
+    let found: CoworkerTimePassPage = json_of(get(&server, &query).await).await;
+    assert!(
+        found.records.iter().any(|r| r.id == record.id),
+        "{minute} left out its own record"
+    );
+    let later = (record.updated_on + chrono::TimeDelta::minutes(1)).format("%Y-%m-%dT%H:%M");
+    let after: CoworkerTimePassPage = json_of(
+        get(
+            &server,
+            &format!("{CTP}?size=500&from_CoworkerTimePass_UpdatedOn={later}"),
+        )
+        .await,
+    )
+    .await;
+    assert!(after.records.iter().all(|r| r.id != record.id));
+}
+
+#[tokio::test]
+async fn batch_get_leaves_missing_ids_out() {
+    let server = small().await;
+    let page: TimePassPage = json_of(get(&server, &format!("{TP}?size=2")).await).await;
+    let (a, b) = (page.records[0].id, page.records[1].id);
+    let path = format!("{TP}/?id=[{b},999999,{a}]");
+    let records: Vec<TimePass> = json_of(get(&server, &path).await).await;
+    let ids: Vec<_> = records.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [b, a]);
+}
+
+async fn refused(response: Response) -> Vec<String> {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let envelope: MutationResult = json_of(response).await;
+    assert!(!envelope.was_successful);
+    envelope
+        .errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.property_name)
+        .collect()
+}
+
+#[tokio::test]
+async fn create_validates_required_fields_types_and_references() {
+    let server = small().await;
+    let pass: TimePassPage = json_of(get(&server, TP).await).await;
+    let pass_id = pass.records[0].id;
+    let post = |body: Value| {
+        let server = &server;
+        async move { send_json(server, Method::POST, CTP, &body).await }
+    };
+    assert_eq!(refused(post(json!({})).await).await.len(), 4);
+    let zero =
+        json!({"CoworkerId": 0, "BusinessId": 1001, "TimePassId": pass_id, "CreateMultiple": 1});
+    assert_eq!(refused(post(zero).await).await, ["CoworkerId"]);
+    let missing =
+        json!({"CoworkerId": 5, "BusinessId": 1001, "TimePassId": 77, "CreateMultiple": 1});
+    assert_eq!(refused(post(missing).await).await, ["TimePassId"]);
+    let many =
+        json!({"CoworkerId": 5, "BusinessId": 1001, "TimePassId": pass_id, "CreateMultiple": 501});
+    assert_eq!(refused(post(many).await).await, ["CreateMultiple"]);
+    let typed = json!({"CoworkerId": "five", "BusinessId": 1001, "TimePassId": pass_id, "CreateMultiple": 1});
+    assert_eq!(refused(post(typed).await).await, ["CoworkerId"]);
+    let raw = call(&server, Method::POST, CTP)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused(raw).await, [""]);
+
+    let ok = json!({"CoworkerId": 5, "BusinessId": 1001, "TimePassId": pass_id, "CreateMultiple": 3,
+                    "Notes": "Zoë said \"hi\"\nthen left"});
+    let response = post(ok).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let envelope: MutationResult = json_of(response).await;
+    let id = envelope
+        .value
+        .and_then(|v| v.0)
+        .and_then(|v| v.id)
+        .expect("Value.Id");
+    let stored: CoworkerTimePass = json_of(get(&server, &format!("{CTP}/{id}")).await).await;
+    assert_eq!(stored.notes.as_deref(), Some("Zoë said \"hi\"\nthen left"));
+    assert_eq!(stored.time_pass_name, pass.records[0].name.clone().into());
+    let page: CoworkerTimePassPage = json_of(get(&server, &format!("{CTP}?size=1")).await).await;
+    assert_eq!(page.total_items, 123, "CreateMultiple 3 made three records");
+}
+
+#[tokio::test]
+async fn put_replaces_the_whole_record_and_moves_updated_on() {
+    let server = small().await;
+    let page: CoworkerTimePassPage = json_of(
+        get(
+            &server,
+            &format!("{CTP}?size=500&CoworkerTimePass_Used=false"),
+        )
+        .await,
+    )
+    .await;
+    let id = page.records[0].id;
+    let before: CoworkerTimePass = json_of(get(&server, &format!("{CTP}/{id}")).await).await;
+    let mut body = serde_json::to_value(&before).unwrap();
+    body["Notes"] = json!("kept");
+    body["PurchaseOrder"] = json!("PO-1");
+    assert_eq!(
+        send_json(&server, Method::PUT, CTP, &body).await.status(),
+        StatusCode::OK
+    );
+    let full: CoworkerTimePass = json_of(get(&server, &format!("{CTP}/{id}")).await).await;
+    assert_eq!(full.notes.as_deref(), Some("kept"));
+    assert_eq!(full.created_on, before.created_on);
+    assert!(full.updated_on > before.updated_on);
+
+    let bare = json!({"Id": id, "CoworkerId": before.coworker_id, "BusinessId": before.business_id,
+                      "TimePassId": before.time_pass_id, "CreateMultiple": 0});
+    assert_eq!(
+        send_json(&server, Method::PUT, CTP, &bare).await.status(),
+        StatusCode::OK
+    );
+    let cleared: CoworkerTimePass = json_of(get(&server, &format!("{CTP}/{id}")).await).await;
+    assert_eq!(cleared.notes, None);
+    assert_eq!(cleared.purchase_order, None);
+    assert!(
+        cleared.updated_on > full.updated_on,
+        "UpdatedOn did not move"
+    );
+
+    let unknown = json!({"Id": 5, "CoworkerId": 1, "BusinessId": 1, "TimePassId": before.time_pass_id, "CreateMultiple": 0});
+    assert_eq!(
+        refused(send_json(&server, Method::PUT, CTP, &unknown).await).await,
+        ["Id"]
+    );
+}
+
+#[tokio::test]
+async fn a_time_pass_in_use_cannot_be_deleted() {
+    let server = small().await;
+    let held: CoworkerTimePassPage = json_of(get(&server, &format!("{CTP}?size=1")).await).await;
+    let pass = held.records[0].time_pass_id;
+    let response = call(&server, Method::DELETE, &format!("{TP}/{pass}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let envelope: MutationResult = json_of(response).await;
+    assert_eq!(
+        (envelope.status, envelope.was_successful),
+        (Some(500), false)
+    );
+
+    let body = json!({"BusinessId": 1001, "Name": "Unused", "Price": 5.0, "CurrencyId": 1});
+    let created: MutationResult = json_of(send_json(&server, Method::POST, TP, &body).await).await;
+    let id = created.value.and_then(|v| v.0).and_then(|v| v.id).unwrap();
+    let deleted = call(&server, Method::DELETE, &format!("{TP}/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(
+        get(&server, &format!("{TP}/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let again = call(&server, Method::DELETE, &format!("{TP}/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn commands_run_on_records() {
+    let server = small().await;
+    let list: Value = json_of(get(&server, &format!("{CTP}/commands")).await).await;
+    assert_eq!(list[0]["Key"], "MarkAsUsed");
+    let page: CoworkerTimePassPage = json_of(
+        get(
+            &server,
+            &format!("{CTP}?size=1&CoworkerTimePass_Used=false"),
+        )
+        .await,
+    )
+    .await;
+    let id = page.records[0].id;
+    let path = format!("{CTP}/runcommand");
+    let run = |body: Value| {
+        let (server, path) = (&server, &path);
+        async move { send_json(server, Method::POST, path, &body).await }
+    };
+    assert_eq!(
+        refused(run(json!({"Key": "", "Ids": [id]})).await).await,
+        ["Key"]
+    );
+    assert_eq!(
+        refused(run(json!({"Key": "Nope", "Ids": [id]})).await).await,
+        ["Key"]
+    );
+    assert_eq!(
+        refused(run(json!({"Key": "MarkAsUsed", "Ids": [1]})).await).await,
+        ["Ids"]
+    );
+    assert_eq!(
+        run(json!({"Key": "MarkAsUsed", "Ids": [id]}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let record: CoworkerTimePass = json_of(get(&server, &format!("{CTP}/{id}")).await).await;
+    assert!(record.used && record.used_date.is_some());
+}
+
+#[tokio::test]
+async fn odd_requests_get_answers_not_panics() {
+    let server = small().await;
+    for path in [
+        format!("{CTP}?size=99999999999&page=-3"),
+        format!("{CTP}?size=-1&page=abc&dir=sideways&orderBy=Nope"),
+        format!("{CTP}?page=2147483647&size=2147483647"),
+        format!("{CTP}?CoworkerTimePass_Used=maybe&from_CoworkerTimePass_UpdatedOn=yesterday"),
+    ] {
+        let response = get(&server, &path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let _: CoworkerTimePassPage = json_of(response).await;
+    }
+    for path in [
+        format!("{CTP}/abc"),
+        format!("{CTP}/99999999999"),
+        format!("{CTP}/-1"),
+    ] {
+        assert_eq!(
+            get(&server, &path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let huge: CoworkerTimePassPage =
+        json_of(get(&server, &format!("{CTP}?size=100000")).await).await;
+    assert_eq!(huge.records.len(), 120);
+    let wrong_shape = send_json(&server, Method::PUT, TP, &json!([1, 2])).await;
+    assert_eq!(refused(wrong_shape).await, [""]);
+}
+
+#[tokio::test]
+async fn limits_throttle_with_409_and_fail_every_nth_with_html() {
+    let server = start(StandIn::builder().coworker_time_passes(5).read_limit(2.0)).await;
+    let mut throttled = None;
+    for _ in 0..10 {
+        let response = get(&server, TP).await;
+        if response.status() == StatusCode::CONFLICT {
+            throttled = Some(response);
+            break;
+        }
+    }
+    let response = throttled.expect("no 409 within 10 quick GETs at 2 per second");
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert!(response.bytes().await.unwrap().is_empty());
+    assert!(server.stats().throttled >= 1);
+
+    let server = start(StandIn::builder().coworker_time_passes(5).fail_every(3)).await;
+    let statuses: Vec<_> = futures_statuses(&server, 6).await;
+    assert_eq!(statuses[2], StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(statuses[5], StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 4);
+    let stats = server.stats();
+    assert_eq!((stats.injected_failures, stats.gets), (2, 6));
+}
+
+async fn futures_statuses(server: &StandIn, n: usize) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let response = get(server, TP).await;
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(kind.starts_with("text/html"), "{kind}");
+        }
+        statuses.push(response.status());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn seeded_data_is_deterministic_and_has_the_quirks() {
+    let a = start(StandIn::builder().seed(7).coworker_time_passes(50)).await;
+    let b = start(StandIn::builder().seed(7).coworker_time_passes(50)).await;
+    let path = format!("{CTP}?size=50");
+    let first = get(&a, &path).await.text().await.unwrap();
+    let second = get(&b, &path).await.text().await.unwrap();
+    assert_eq!(first, second);
+    let ptp = get(&a, &format!("{PTP}?size=40"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(ptp.contains("\"ExpirationType\":0"));
+    let tp = get(&a, &format!("{TP}?size=40"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(tp.contains("\"Integration\":{"), "no nested extra field");
+    assert!(tp.contains("Café «Día» pass") && tp.contains("\\\"Flex\\\"") && tp.contains("\\n"));
+    assert!(tp.contains("\"CustomFields\":null"));
+}
+
+#[tokio::test]
+async fn dropping_the_server_stops_it() {
+    let server = small().await;
+    let url = format!("{}{TP}", server.base_url());
+    drop(server);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let mut refused = false;
+    for _ in 0..50 {
+        if http.get(&url).send().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "still answering after drop");
+}

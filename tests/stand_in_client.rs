@@ -1,1 +1,206 @@
-//! Placeholder.
+//! End-to-end: the crate's `Client` against the embedded stand-in, with no
+//! network and no account. Exports under injected failures and throttling,
+//! safe update, token expiry during a long stream, validation errors and a
+//! refused delete.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
+use nexudus_timepasses::types::{CoworkerTimePassCreate, TimePassCreate};
+use nexudus_timepasses::{Client, Credentials, Error};
+
+async fn start(builder: StandInBuilder) -> StandIn {
+    builder.start().await.expect("the stand-in starts")
+}
+
+fn id(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).expect("a non-zero Id")
+}
+
+fn client(server: &StandIn) -> Client {
+    Client::builder()
+        .base_url(server.base_url())
+        .credentials(Credentials::password(server.email(), server.password()))
+        .build()
+        .expect("a client")
+}
+
+async fn export_ids(client: &Client) -> Vec<i32> {
+    client
+        .coworker_time_passes()
+        .stream(|q| q)
+        .map_ok(|r| r.id)
+        .try_collect()
+        .await
+        .expect("the export completes")
+}
+
+#[tokio::test]
+async fn export_under_failures_and_throttling_loses_and_duplicates_nothing() {
+    let server = start(
+        StandIn::builder()
+            .coworker_time_passes(400)
+            .fail_every(7)
+            .read_limit(5.0),
+    )
+    .await;
+    let ids = export_ids(&client(&server)).await;
+    let unique: BTreeSet<_> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), 400, "records lost or duplicated");
+    assert_eq!(unique.len(), 400, "records duplicated");
+    let stats = server.stats();
+    assert!(
+        stats.injected_failures > 0,
+        "no failure was injected: {stats:?}"
+    );
+    assert!(stats.throttled > 0, "nothing was throttled: {stats:?}");
+}
+
+/// The record as JSON without the fields a write is meant to change.
+fn unchanged_part(record: &impl serde::Serialize) -> serde_json::Value {
+    let mut value = serde_json::to_value(record).unwrap();
+    if let Some(map) = value.as_object_mut() {
+        for key in ["UpdatedOn", "UpdatedBy", "SystemId", "IsNew"] {
+            map.remove(key);
+        }
+    }
+    value
+}
+
+#[tokio::test]
+async fn safe_update_clears_no_field() {
+    let server = start(StandIn::builder().coworker_time_passes(50)).await;
+    let client = client(&server);
+    let passes = client.coworker_time_passes();
+    // A seeded record with undocumented (nested) fields.
+    let mut target = None;
+    for item in passes.stream(|q| q).try_collect::<Vec<_>>().await.unwrap() {
+        if !item.extra.is_empty() {
+            target = Some(passes.get(item.id).await.unwrap());
+            break;
+        }
+    }
+    let before = target.expect("a seeded record with undocumented fields");
+    passes
+        .update(before.id, |p| p.system_id = Some("synced".into()))
+        .await
+        .unwrap();
+    let after = passes.get(before.id).await.unwrap();
+    assert_eq!(after.system_id.as_deref(), Some("synced"));
+    assert_eq!(unchanged_part(&after), unchanged_part(&before));
+    assert!(after.updated_on > before.updated_on);
+}
+
+#[tokio::test]
+async fn a_long_stream_outlives_its_token() {
+    let server = start(
+        StandIn::builder()
+            .coworker_time_passes(300)
+            .token_ttl(Duration::from_secs(1)),
+    )
+    .await;
+    let client = client(&server);
+    let passes = client.coworker_time_passes();
+    let mut stream = std::pin::pin!(passes.stream(|q| q));
+    let mut ids = BTreeSet::new();
+    // A slow reader: 300 records at 6 ms each outlast the 1 s token.
+    while let Some(record) = stream.try_next().await.expect("the stream goes on") {
+        ids.insert(record.id);
+        tokio::time::sleep(Duration::from_millis(6)).await;
+    }
+    assert_eq!(ids.len(), 300);
+    assert!(
+        server.stats().token_exchanges >= 2,
+        "the token never had to be renewed: {:?}",
+        server.stats()
+    );
+}
+
+#[tokio::test]
+async fn validation_errors_name_the_fields() {
+    let server = start(StandIn::builder().coworker_time_passes(5)).await;
+    let client = client(&server);
+    // References of 0 cannot be written: the spec's `minimum: 1` makes them
+    // NonZeroU32. What the types cannot catch, the server refuses.
+    let body = CoworkerTimePassCreate {
+        business_id: id(1001),
+        coworker_contract_unique_id: None,
+        coworker_id: id(7),
+        coworker_product_unique_id: None,
+        create_multiple: 501,
+        expire_date: None,
+        free: None,
+        notes: None,
+        price: None,
+        purchase_order: None,
+        system_id: None,
+        tariff_time_pass_unique_id: None,
+        time_pass_id: id(424_242),
+        used: None,
+    };
+    match client.coworker_time_passes().create(body).await {
+        Err(Error::Validation { errors, .. }) => {
+            let fields: Vec<_> = errors.iter().map(|e| e.property.as_str()).collect();
+            assert_eq!(fields, ["TimePassId", "CreateMultiple"]);
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    match client.coworker_time_passes().get(1).await {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("expected not found, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_time_pass_in_use_is_refused() {
+    let server = start(StandIn::builder().time_passes(1).coworker_time_passes(3)).await;
+    let client = client(&server);
+    let held: Vec<_> = client
+        .coworker_time_passes()
+        .stream(|q| q)
+        .try_collect()
+        .await
+        .unwrap();
+    let pass = held[0].time_pass_id;
+    assert!(client.time_passes().delete(pass).await.is_err());
+    assert!(
+        client.time_passes().get(pass).await.is_ok(),
+        "the pass was deleted"
+    );
+
+    let body = TimePassCreate {
+        access_control_group_id: None,
+        allow_network_check_in: None,
+        archived: None,
+        business_id: id(1001),
+        businesses: Vec::new(),
+        counts_towards_plan_limits: None,
+        currency_id: id(1),
+        door_guard_group_id: None,
+        exempt_tax_rate_id: None,
+        financial_account_id: None,
+        invoice_line_display_as: None,
+        kisi_group_id: None,
+        minutes_included: Some(60),
+        name: "Unused".into(),
+        only_for_contacts: None,
+        only_for_members: None,
+        price: 9.5,
+        reduced_tax_rate_id: None,
+        system_id: None,
+        tariffs: Vec::new(),
+        tax_rate_id: None,
+        use_as_pay_as_you_go_for_contacts: None,
+        use_as_pay_as_you_go_for_members: None,
+        use_priority: None,
+    };
+    let id = client.time_passes().create(body).await.unwrap();
+    assert_eq!(client.time_passes().delete(id).await.unwrap(), id);
+    assert!(matches!(
+        client.time_passes().get(id).await,
+        Err(Error::NotFound { .. })
+    ));
+}

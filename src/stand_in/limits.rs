@@ -88,7 +88,7 @@ impl Limits {
     /// method.
     pub(crate) fn intercept(&self, counters: &Counters, method: &Method) -> Option<Response> {
         let n = counters.resource_requests.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.fail_every.is_some_and(|every| n % every == 0) {
+        if self.fail_every.is_some_and(|every| n.is_multiple_of(every)) {
             bump(&counters.injected_failures);
             return Some(unavailable());
         }

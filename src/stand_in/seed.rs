@@ -7,7 +7,6 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
-use uuid::Uuid;
 
 use super::catalog::{self, BUSINESSES, CURRENCIES, PRODUCTS};
 use super::resources::{Db, Meta};
@@ -122,7 +121,7 @@ fn meta<R: super::store::Row>(
         unique_id: uuid::Builder::from_random_bytes(rng.random()).into_uuid(),
         created_on,
         updated_on,
-        updated_by: if i % 11 == 0 {
+        updated_by: if i.is_multiple_of(11) {
             None
         } else {
             Some(admin.to_owned())
@@ -167,7 +166,7 @@ fn time_pass(rng: &mut StdRng, i: usize, m: Meta) -> TimePass {
     };
     let business_id = BUSINESSES[rng.random_range(0..BUSINESSES.len())].0;
     let currency_id = CURRENCIES[rng.random_range(0..CURRENCIES.len())].0;
-    let day_pass = i % 3 == 0;
+    let day_pass = i.is_multiple_of(3);
     TimePass {
         access_control_group_id: maybe(rng, 0.3, |r| format!("acg-{}", r.random_range(1..50))),
         access_control_group_ids: maybe(rng, 0.2, |r| {
@@ -238,15 +237,21 @@ fn coworker_time_pass(
     let total = pass
         .and_then(|p| p.minutes_included)
         .map(|_| rng.random_range(1..=10));
-    let tariff = maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid());
+    let tariff = maybe(rng, 0.2, |r| {
+        uuid::Builder::from_random_bytes(r.random()).into_uuid()
+    });
     let coworker_id = rng.random_range(1..=5_000);
     let time_pass_name = pass.map(|p| p.name.clone());
     CoworkerTimePass {
         business_id: pass.map_or(BUSINESSES[0].0, |p| p.business_id),
         checked_in: used && rng.random_bool(0.1),
-        coworker_contract_unique_id: maybe(rng, 0.1, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
+        coworker_contract_unique_id: maybe(rng, 0.1, |r| {
+            uuid::Builder::from_random_bytes(r.random()).into_uuid()
+        }),
         coworker_id,
-        coworker_product_unique_id: maybe(rng, 0.2, |r| uuid::Builder::from_random_bytes(r.random()).into_uuid()),
+        coworker_product_unique_id: maybe(rng, 0.2, |r| {
+            uuid::Builder::from_random_bytes(r.random()).into_uuid()
+        }),
         create_multiple: i32::from(rng.random_bool(0.5)),
         created_on: m.created_on,
         custom_fields: None,
