@@ -326,7 +326,7 @@ async fn create<R: Resource>(ctx: &Context, r: R, args: CreateArgs) -> Result<()
                 .hint("give them with --set FIELD=VALUE"),
         );
     }
-    let body: R::Create = serde_json::from_value(Value::Object(object))
+    let body: R::Create = typed(Value::Object(object))
         .map_err(|e| Failure::usage(format!("cannot build the {} to create: {e}", R::NAME)))?;
     let id = r.create(body).await?;
     let mut out = ctx.plain_output(Columns::Fixed(vec!["Id".into()]));
@@ -383,7 +383,7 @@ async fn update<R: Resource>(ctx: &Context, r: R, args: UpdateArgs) -> Result<()
     let before_value = to_object(&before)?;
     let mut edited = before_value.clone();
     fields::apply(&mut edited, assignments);
-    let after: R::Full = serde_json::from_value(Value::Object(edited))
+    let after: R::Full = typed(Value::Object(edited))
         .map_err(|e| Failure::usage(format!("cannot apply the change: {e}")))?;
     // The typed record read back, so the diff shows what will be written.
     let after_value = to_object(&after)?;
@@ -423,6 +423,20 @@ async fn update<R: Resource>(ctx: &Context, r: R, args: UpdateArgs) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// A JSON value as a generated type; the error names the field at fault
+/// (`BusinessId: invalid value ...`), since the value came from the user.
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        }
+    })
 }
 
 fn to_object<T: Serialize>(record: &T) -> Result<Map<String, Value>, Failure> {

@@ -44,7 +44,7 @@ pub fn query<R: Resource>(args: &FilterArgs) -> Result<Query<R>, Failure> {
         for pair in given {
             let (field, value) = split_pair(pair, flag(bound))?;
             let spec = filter::<R>(bound, field)?;
-            query.filters.push((spec.name, value_of(spec, value)?));
+            push(&mut query, spec, value_of(spec, value)?, flag(bound))?;
         }
     }
     if let Some(field) = &args.order_by {
@@ -71,9 +71,29 @@ pub fn query<R: Resource>(args: &FilterArgs) -> Result<Query<R>, Failure> {
 /// drops those.
 pub fn add_since<R: Resource>(query: &mut Query<R>, since: DateTime<Utc>) -> Result<(), Failure> {
     let spec = filter::<R>(Bound::From, "UpdatedOn")?;
-    query
-        .filters
-        .push((spec.name, FilterValue::Date(filter_date(since)?)));
+    push(
+        query,
+        spec,
+        FilterValue::Date(filter_date(since)?),
+        "--since",
+    )
+}
+
+/// Adds a filter, refusing a second value for the same parameter (the
+/// request can carry only one, and silently keeping either would surprise).
+fn push<R>(
+    query: &mut Query<R>,
+    spec: &'static FilterSpec,
+    value: FilterValue,
+    option: &str,
+) -> Result<(), Failure> {
+    if query.filters.iter().any(|(name, _)| *name == spec.name) {
+        return Err(Failure::usage(format!(
+            "{option}: filter {} is given twice",
+            spec.name
+        )));
+    }
+    query.filters.push((spec.name, value));
     Ok(())
 }
 
@@ -304,6 +324,16 @@ mod tests {
         assert!(e.message.contains("integer"), "{e:?}");
         let e = query::<CoworkerTimePasses>(&args(&[], &["UpdatedOn=yesterday"], &[])).unwrap_err();
         assert!(e.message.contains("date"), "{e:?}");
+        let e =
+            query::<CoworkerTimePasses>(&args(&["Used=true", "used=false"], &[], &[])).unwrap_err();
+        assert!(e.message.contains("twice"), "{e:?}");
+        let mut q = query::<CoworkerTimePasses>(&args(&[], &["UpdatedOn=2025-01-01"], &[]))
+            .map_err(|f| f.message)
+            .expect("valid");
+        assert!(
+            add_since(&mut q, Utc::now()).is_err(),
+            "--since and --from UpdatedOn clash"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
@@ -123,9 +123,16 @@ impl Progress {
         };
         // Plain characters and no colours: fine with NO_COLOR and any font.
         let style = ProgressStyle::with_template(
-            "{wide_bar} {human_pos}/{human_len} records, {per_sec}, {elapsed}",
+            "{wide_bar} {human_pos}/{human_len} records, {rate}, {elapsed}",
         )
-        .map(|s| s.progress_chars("#>-"));
+        .map(|s| {
+            s.progress_chars("#>-").with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            )
+        });
         if let Ok(style) = style {
             bar.set_style(style);
         }

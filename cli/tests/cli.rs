@@ -659,7 +659,7 @@ fn create_from_set_and_from_json_on_stdin() {
         incomplete.stderr
     );
 
-    let refused = server.run(&[
+    let zero = server.run(&[
         "timepasses",
         "create",
         "--set",
@@ -670,6 +670,25 @@ fn create_from_set_and_from_json_on_stdin() {
         "Price=1",
         "--set",
         "CurrencyId=1",
+    ]);
+    assert_eq!(
+        zero.code, 2,
+        "the spec's types refuse a reference of 0: {zero:?}"
+    );
+    assert!(zero.stderr.contains("BusinessId"), "{}", zero.stderr);
+
+    // A reference to no TimePass: only the server can tell.
+    let refused = server.run(&[
+        "coworkertimepasses",
+        "create",
+        "--set",
+        "CoworkerId=5",
+        "--set",
+        "BusinessId=1001",
+        "--set",
+        "TimePassId=999999",
+        "--set",
+        "CreateMultiple=1",
     ]);
     assert_eq!(refused.code, 5, "{refused:?}");
     assert!(
