@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, process, reference, reuse};
+use crate::{Result, contract, lint, live, process, reference, reuse, schemathesis};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
@@ -13,6 +13,7 @@ pub fn run(ws: &Workspace) -> Result {
     step("reuse", || reuse::run(ws))?;
     step("contract", || contract::run(ws))?;
     step("reference", || reference::run(ws))?;
+    step("live", || live::run(ws))?;
     step("format", || {
         cargo(ws, &["fmt", "--all", "--", "--check"], &[])
     })?;
@@ -23,6 +24,7 @@ pub fn run(ws: &Workspace) -> Result {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--all-features",
                 "--",
                 "-D",
                 "warnings",
@@ -35,11 +37,21 @@ pub fn run(ws: &Workspace) -> Result {
     step("docs", || {
         cargo(
             ws,
-            &["doc", "--no-deps", "-p", "nexudus-timepasses"],
+            &[
+                "doc",
+                "--no-deps",
+                "-p",
+                "nexudus-timepasses",
+                "--all-features",
+            ],
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
-    step("test", || cargo(ws, &["test", "--workspace"], &[]))?;
+    // --all-features: the stand-in's tests need the `stand-in` feature.
+    step("test", || {
+        cargo(ws, &["test", "--workspace", "--all-features"], &[])
+    })?;
+    step("schemathesis", || schemathesis::run(ws))?;
     println!(
         "\ncheck: all steps passed in {:.0}s",
         start.elapsed().as_secs_f64()

@@ -9,12 +9,15 @@ mod check;
 mod contract;
 mod generate;
 mod lint;
+mod live;
 mod node;
 mod process;
 mod python;
 mod reference;
 mod reuse;
+mod schemathesis;
 mod stamp;
+mod stand_in;
 mod workspace;
 
 use std::process::ExitCode;
@@ -43,9 +46,17 @@ commands:
   reference  cross-check openapi.yaml against ../shared/nexudus-api/
              REFERENCE.md (tests/reference.rs); skipped, saying so, when
              that file is not beside the repository
-  check      what CI runs, in order: lint, reuse, contract, reference,
+  live       run `nexudus serve --coworker-time-passes 2000 --read-limit 20
+             --fail-every 10` and list every CoworkerTimePass from it with
+             the TypeScript (tools/reuse/list-all.ts) and Python
+             (tools/reuse/list_all.py) clients generated from openapi.yaml
+  schemathesis
+             property-based tests generated from openapi.yaml against the
+             stand-in, default checks, known findings in
+             tools/schemathesis-baseline.json
+  check      what CI runs, in order: lint, reuse, contract, reference, live,
              cargo fmt --check, clippy -D warnings, rustdoc -D warnings,
-             cargo test --workspace
+             cargo test --workspace --all-features, schemathesis
 ";
 
 fn main() -> ExitCode {
@@ -64,6 +75,8 @@ fn main() -> ExitCode {
         "reuse" => reuse::run(&ws),
         "contract" => contract::run(&ws),
         "reference" => reference::run(&ws),
+        "live" => live::run(&ws),
+        "schemathesis" => schemathesis::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

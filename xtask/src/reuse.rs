@@ -16,7 +16,7 @@ use crate::{Result, node, process, python};
 /// The module name `list-timepasses.ts` imports the generated types from.
 const TS_MODULE: &str = "nexudus-timepasses-openapi";
 /// The package name of the generated Python client.
-const PY_PACKAGE: &str = "nexudus_timepasses_client";
+pub const PY_PACKAGE: &str = "nexudus_timepasses_client";
 
 pub fn run(ws: &Workspace) -> Result {
     typescript(ws)?;
@@ -29,6 +29,23 @@ pub fn run(ws: &Workspace) -> Result {
 
 fn typescript(ws: &Workspace) -> Result {
     let tools = node::ensure(ws)?;
+    let out = typescript_types(ws, &tools)?;
+    let committed = ws.tools().join("reuse").join("tsconfig.json");
+    let config = out.join("tsconfig.json");
+    write_ts_config(&committed, &out, &config, "")?;
+
+    let mut tsc = tools.command("tsc");
+    tsc.arg("--project")
+        .arg(&config)
+        .arg("--noEmit")
+        .current_dir(&ws.root);
+    process::run(&mut tsc, &ws.root)
+        .map_err(|e| format!("{e}\nthe TypeScript generated from openapi.yaml does not fit tools/reuse/list-timepasses.ts"))
+}
+
+/// Generates the TypeScript types into `target/reuse/ts/openapi.d.ts` and
+/// returns that directory.
+pub fn typescript_types(ws: &Workspace, tools: &node::NodeTools) -> Result<std::path::PathBuf> {
     let out = ws.target.join("reuse").join("ts");
     workspace::remove_dir(&out)?;
     workspace::create_dir(&out)?;
@@ -41,29 +58,45 @@ fn typescript(ws: &Workspace) -> Result {
         .arg(&types)
         .current_dir(&ws.root);
     process::run(&mut generate, &ws.root)?;
+    Ok(out)
+}
 
-    // The committed tsconfig maps the module to target/reuse/ts for editors;
-    // this one maps it to wherever the target directory really is.
-    let committed = ws.tools().join("reuse").join("tsconfig.json");
-    let config = out.join("tsconfig.json");
+/// Writes a tsconfig that extends `committed` and maps the types' module to
+/// `types_dir` (the committed one maps it to target/reuse/ts for editors;
+/// this one to wherever the target directory really is). `extra` holds more
+/// `compilerOptions` entries, each followed by a comma and a newline.
+pub fn write_ts_config(committed: &Path, types_dir: &Path, config: &Path, extra: &str) -> Result {
     let text = format!(
-        "{{\n  \"extends\": {},\n  \"compilerOptions\": {{\n    \"paths\": {{ \"{TS_MODULE}\": [{}] }}\n  }}\n}}\n",
-        json_string(&committed),
-        json_string(&out.join("openapi")),
+        "{{\n  \"extends\": {},\n  \"compilerOptions\": {{\n{extra}    \"paths\": {{ \"{TS_MODULE}\": [{}] }}\n  }}\n}}\n",
+        json_string(committed),
+        json_string(&types_dir.join("openapi")),
     );
-    std::fs::write(&config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))?;
-
-    let mut tsc = tools.command("tsc");
-    tsc.arg("--project")
-        .arg(&config)
-        .arg("--noEmit")
-        .current_dir(&ws.root);
-    process::run(&mut tsc, &ws.root)
-        .map_err(|e| format!("{e}\nthe TypeScript generated from openapi.yaml does not fit tools/reuse/list-timepasses.ts"))
+    std::fs::write(config, text).map_err(|e| format!("cannot write {}: {e}", config.display()))
 }
 
 fn python(ws: &Workspace) -> Result {
     let tools = python::ensure(ws)?;
+    let out = python_client(ws, &tools)?;
+    let mut decode = tools.python();
+    decode
+        .arg(ws.tools().join("reuse").join("decode_example.py"))
+        .arg("--spec")
+        .arg(ws.spec())
+        .arg("--client-dir")
+        .arg(&out)
+        .arg("--package")
+        .arg(PY_PACKAGE)
+        .current_dir(&ws.root);
+    process::run(&mut decode, &ws.root).map_err(|e| {
+        format!(
+            "{e}\nthe Python client generated from openapi.yaml does not decode the docs examples"
+        )
+    })
+}
+
+/// Generates the Python client package into `target/reuse/py/` and returns
+/// that directory (the one to put on `sys.path`).
+pub fn python_client(ws: &Workspace, tools: &python::PythonTools) -> Result<std::path::PathBuf> {
     let out = ws.target.join("reuse").join("py");
     workspace::remove_dir(&out)?;
     workspace::create_dir(&out)?;
@@ -80,22 +113,7 @@ fn python(ws: &Workspace) -> Result {
         .args(["--meta", "none", "--fail-on-warning"])
         .current_dir(&out);
     process::run(&mut generate, &ws.root)?;
-
-    let mut decode = tools.python();
-    decode
-        .arg(ws.tools().join("reuse").join("decode_example.py"))
-        .arg("--spec")
-        .arg(ws.spec())
-        .arg("--client-dir")
-        .arg(&out)
-        .arg("--package")
-        .arg(PY_PACKAGE)
-        .current_dir(&ws.root);
-    process::run(&mut decode, &ws.root).map_err(|e| {
-        format!(
-            "{e}\nthe Python client generated from openapi.yaml does not decode the docs examples"
-        )
-    })
+    Ok(out)
 }
 
 /// `path` as a JSON string literal.

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::{field_error, id_of, require_reference, CommandDef, Db, Meta, Resource, Shape, Stamp};
+use super::{field_error, require_reference, CommandDef, Db, Meta, Resource, Shape, Stamp};
 use crate::stand_in::store::{PageMeta, Row, Table, Val};
 use crate::types::{
     CoworkerTimePass, CoworkerTimePassCreate, CoworkerTimePassListItem, CoworkerTimePassPage,
@@ -170,11 +170,11 @@ impl Resource for CoworkerTimePasses {
         require_reference(&mut errors, "CoworkerId", body.coworker_id);
         require_reference(&mut errors, "BusinessId", body.business_id);
         require_reference(&mut errors, "TimePassId", body.time_pass_id);
-        if db.time_passes.get(id_of(body.time_pass_id)).is_none() {
+        if body.time_pass_id >= 1 && db.time_passes.get(body.time_pass_id).is_none() {
             errors.push(field_error(
                 "TimePassId",
                 "is not the Id of a TimePass",
-                Some(Value::from(body.time_pass_id.get())),
+                Some(Value::from(body.time_pass_id)),
             ));
         }
         if !(0..=MAX_CREATE_MULTIPLE).contains(&body.create_multiple) {
@@ -198,8 +198,7 @@ impl Resource for CoworkerTimePasses {
         prior: Option<&CoworkerTimePass>,
     ) -> CoworkerTimePass {
         let extra = Self::shape().split_extra(b.extra);
-        let (coworker_id, time_pass_id) = (id_of(b.coworker_id), id_of(b.time_pass_id));
-        let pass = db.time_passes.get(time_pass_id);
+        let pass = db.time_passes.get(b.time_pass_id);
         let time_pass_name = pass.map(|p| p.name.clone());
         let used = b.used.unwrap_or(false);
         // Read-only fields: the server keeps its own values on update.
@@ -209,10 +208,10 @@ impl Resource for CoworkerTimePasses {
             _ => None,
         };
         CoworkerTimePass {
-            business_id: id_of(b.business_id),
+            business_id: b.business_id,
             checked_in: prior.is_some_and(|p| p.checked_in),
             coworker_contract_unique_id: b.coworker_contract_unique_id,
-            coworker_id,
+            coworker_id: b.coworker_id,
             coworker_product_unique_id: b.coworker_product_unique_id,
             create_multiple: b.create_multiple,
             created_on: m.created_on,
@@ -233,8 +232,8 @@ impl Resource for CoworkerTimePasses {
             system_id: b.system_id,
             tariff_time_pass_unique_id: b.tariff_time_pass_unique_id,
             time_pass_currency_code: pass.and_then(|p| p.currency_code.clone()),
-            time_pass_id,
-            to_string_text: Some(display(time_pass_name.as_deref(), coworker_id)),
+            time_pass_id: b.time_pass_id,
+            to_string_text: Some(display(time_pass_name.as_deref(), b.coworker_id)),
             time_pass_name,
             total_uses: prior.and_then(|p| p.total_uses),
             unique_id: m.unique_id,

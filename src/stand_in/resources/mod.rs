@@ -7,7 +7,6 @@ mod product_time_pass;
 mod time_pass;
 
 use std::collections::BTreeSet;
-use std::num::NonZeroU32;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use schemars::JsonSchema;
@@ -204,21 +203,13 @@ pub(crate) fn field_error(property: &str, message: &str, attempted: Option<Value
     }
 }
 
-/// A reference from a request body as the records hold it. The spec gives
-/// references `minimum: 1` (the API refuses 0), so the generated bodies carry
-/// them as `NonZeroU32`; values past `i32::MAX` are refused by
-/// [`require_reference`] before a record is built.
-pub(crate) fn id_of(v: NonZeroU32) -> i32 {
-    i32::try_from(v.get()).unwrap_or(i32::MAX)
-}
-
-/// Refuses a reference outside the API's 32-bit Ids.
-pub(crate) fn require_reference(errors: &mut Vec<FieldError>, property: &str, id: NonZeroU32) {
-    if i32::try_from(id.get()).is_err() {
+/// Refuses a reference that is not set (the API takes 0 as "none").
+pub(crate) fn require_reference(errors: &mut Vec<FieldError>, property: &str, id: i32) {
+    if id < 1 {
         errors.push(field_error(
             property,
-            "is not a valid Id",
-            Some(Value::from(id.get())),
+            "is a required field",
+            Some(Value::from(id)),
         ));
     }
 }

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::{field_error, id_of, require_reference, CommandDef, Db, Meta, Resource, Shape, Stamp};
+use super::{field_error, require_reference, CommandDef, Db, Meta, Resource, Shape, Stamp};
 use crate::stand_in::catalog;
 use crate::stand_in::store::{PageMeta, Row, Table, Val};
 use crate::types::{
@@ -139,11 +139,11 @@ impl Resource for ProductTimePasses {
         let mut errors = Vec::new();
         require_reference(&mut errors, "ProductId", body.product_id);
         require_reference(&mut errors, "TimePassId", body.time_pass_id);
-        if db.time_passes.get(id_of(body.time_pass_id)).is_none() {
+        if body.time_pass_id >= 1 && db.time_passes.get(body.time_pass_id).is_none() {
             errors.push(field_error(
                 "TimePassId",
                 "is not the Id of a TimePass",
-                Some(Value::from(body.time_pass_id.get())),
+                Some(Value::from(body.time_pass_id)),
             ));
         }
         errors
@@ -156,9 +156,8 @@ impl Resource for ProductTimePasses {
         _prior: Option<&ProductTimePass>,
     ) -> ProductTimePass {
         let extra = Self::shape().split_extra(b.extra);
-        let (product_id, time_pass_id) = (id_of(b.product_id), id_of(b.time_pass_id));
-        let product_name = catalog::product_name(product_id);
-        let time_pass_name = db.time_passes.get(time_pass_id).map(|p| p.name.clone());
+        let product_name = catalog::product_name(b.product_id);
+        let time_pass_name = db.time_passes.get(b.time_pass_id).map(|p| p.name.clone());
         ProductTimePass {
             created_on: m.created_on,
             custom_fields: super::null_if_none(extra.custom_fields),
@@ -170,11 +169,11 @@ impl Resource for ProductTimePasses {
             is_new: m.is_new,
             localization_details: super::null_if_none(extra.localization_details),
             passes_included: b.passes_included,
-            product_id,
+            product_id: b.product_id,
             to_string_text: Some(display(product_name.as_deref(), time_pass_name.as_deref())),
             product_name,
             system_id: b.system_id,
-            time_pass_id,
+            time_pass_id: b.time_pass_id,
             time_pass_name,
             unique_id: m.unique_id,
             updated_by: m.updated_by,

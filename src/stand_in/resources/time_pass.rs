@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::{id_of, require_reference, CommandDef, Db, Meta, Resource, Shape, Stamp};
+use super::{require_reference, CommandDef, Db, Meta, Resource, Shape, Stamp};
 use crate::stand_in::catalog;
 use crate::stand_in::store::{PageMeta, Row, Table, Val};
 use crate::types::{
@@ -204,13 +204,13 @@ impl Resource for TimePasses {
             access_control_group_ids: prior.and_then(|p| p.access_control_group_ids.clone()),
             allow_network_check_in: b.allow_network_check_in.unwrap_or(false),
             archived: b.archived.unwrap_or(false),
-            business_id: id_of(b.business_id),
-            business_name: catalog::business_name(id_of(b.business_id)),
+            business_id: b.business_id,
+            business_name: catalog::business_name(b.business_id),
             businesses,
             counts_towards_plan_limits: b.counts_towards_plan_limits.unwrap_or(false),
             created_on: m.created_on,
-            currency_code: catalog::currency_code(id_of(b.currency_id)),
-            currency_id: id_of(b.currency_id),
+            currency_code: catalog::currency_code(b.currency_id),
+            currency_id: b.currency_id,
             custom_fields: super::null_if_none(extra.custom_fields),
             door_guard_group_id: b.door_guard_group_id,
             exempt_tax_rate_id: b.exempt_tax_rate_id,
