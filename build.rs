@@ -24,6 +24,19 @@ fn main() {
         }
         Err(msg) => fail(&msg),
     }
+    if let Err(msg) = write_spec_json(Path::new(SPEC), &Path::new(&out_dir).join("openapi.json")) {
+        fail(&msg);
+    }
+}
+
+/// Writes the spec as JSON for the drift check (src/drift.rs), which reads
+/// the schemas at run time without a YAML parser in the library.
+fn write_spec_json(spec: &Path, dest: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(spec).map_err(|e| format!("cannot read: {e}"))?;
+    let value: serde_json::Value =
+        serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let json = serde_json::to_string(&value).map_err(|e| format!("cannot write JSON: {e}"))?;
+    fs::write(dest, json).map_err(|e| format!("cannot write {}: {e}", dest.display()))
 }
 
 /// Prints one readable error and stops the build.

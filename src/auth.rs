@@ -24,6 +24,7 @@ use crate::{
     error::Error,
     generated::{types, Client as Raw},
     request::convert,
+    secrets::Secrets,
     status::TOKEN_OPERATION,
 };
 
@@ -156,6 +157,8 @@ struct Token {
 /// Produces `Authorization` headers for one client; shared by its clones.
 pub(crate) struct Auth {
     credentials: Option<Credentials>,
+    /// Every secret this client knows, to be masked in any text it keeps.
+    secrets: Arc<Secrets>,
     /// The fixed header of bearer and basic credentials.
     fixed: Option<HeaderValue>,
     /// The password grant's current token; the lock is held across a token
@@ -174,22 +177,36 @@ impl fmt::Debug for Auth {
 impl Auth {
     /// Prepares the header of fixed credentials; fails on text a header cannot hold.
     pub(crate) fn new(credentials: Option<Credentials>) -> Result<Self, Error> {
+        let secrets = Arc::new(Secrets::default());
         let fixed = match &credentials {
             Some(Credentials::Bearer(t)) => {
+                secrets.add(t.expose_secret());
                 Some(secret_header(&format!("Bearer {}", t.expose_secret()))?)
             }
             Some(Credentials::Basic { email, password }) => {
+                secrets.add(password.expose_secret());
                 let raw = format!("{email}:{}", password.expose_secret());
                 let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                secrets.add(&encoded);
                 Some(secret_header(&format!("Basic {encoded}"))?)
             }
-            _ => None,
+            Some(Credentials::Password(grant)) => {
+                secrets.add(grant.password.expose_secret());
+                None
+            }
+            None => None,
         };
         Ok(Auth {
             credentials,
+            secrets,
             fixed,
             token: Mutex::new(None),
         })
+    }
+
+    /// The secrets this client knows.
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
     }
 
     /// The header to send now: fixed, or a password-grant token that is
@@ -241,7 +258,7 @@ impl Auth {
         previous: Option<Token>,
     ) -> Result<Token, Error> {
         if let Some(refresh) = previous.and_then(|t| t.refresh) {
-            match request(raw, grant, refresh_body(grant, &refresh)).await {
+            match request(raw, grant, refresh_body(grant, &refresh), &self.secrets).await {
                 Ok(token) => return Ok(token),
                 Err(e) => tracing::debug!(
                     status = e.status().map(|s| s.as_u16()),
@@ -249,7 +266,7 @@ impl Auth {
                 ),
             }
         }
-        request(raw, grant, password_body(grant)).await
+        request(raw, grant, password_body(grant), &self.secrets).await
     }
 }
 
@@ -282,6 +299,7 @@ async fn request(
     raw: &Raw,
     grant: &PasswordGrant,
     body: types::TokenRequest,
+    secrets: &Secrets,
 ) -> Result<Token, Error> {
     let answer = raw
         .request_token()
@@ -309,6 +327,10 @@ async fn request(
         },
         Err(e) => return Err(convert::<types::TokenResponse>(TOKEN_OPERATION, e).await),
     };
+    secrets.add(&access);
+    if let Some(refresh) = &refresh {
+        secrets.add(refresh);
+    }
     let header = secret_header(&format!("Bearer {access}"))?;
     Ok(Token {
         header,

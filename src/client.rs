@@ -8,7 +8,8 @@ use crate::{
     auth::{Auth, Credentials},
     error::{Error, Result},
     generated::Client as Raw,
-    transport::{Hooks, Pacing, RetryPolicy},
+    pacing::Pacing,
+    transport::{Hooks, RetryPolicy},
 };
 
 /// Where the Nexudus API lives.
@@ -17,8 +18,22 @@ pub const DEFAULT_BASE_URL: &str = "https://spaces.nexudus.com";
 /// Time allowed for each attempt of a request, unless set otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Records per page when a listing does not set `size` (the API's own default).
+/// The largest answer body read by default: 32 MiB, far above any page the
+/// API sends (a 1,000-record page is about 2 MiB), far below harm.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Records per page when a one-page listing does not set `size` (the API's
+/// own default: a screen's worth).
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
+
+/// Records per page when a stream does not set `size`. The API limits
+/// requests, not records (the strictest documented read limit is 120 a
+/// minute), so a stream's time is its page count: 10,000 records take 400
+/// pages of 25 (over 3 minutes at 2 a second) but 5 pages of 2,000. A page of
+/// 2,000 listing records is about 2-3 MB of JSON, well within the body cap;
+/// no maximum `size` is documented, and a server that caps it is followed
+/// (the stream goes on with the pages as the server serves them).
+pub const DEFAULT_STREAM_PAGE_SIZE: u32 = 2000;
 
 /// A Nexudus client. An `Arc` inside: cheap to clone; clones share one
 /// connection pool, one token and one pacing budget, and can be used from
@@ -42,6 +57,7 @@ pub struct Client(Arc<Shared>);
 struct Shared {
     raw: Raw,
     page_size: NonZeroU32,
+    stream_page_size: NonZeroU32,
     concurrency: usize,
 }
 
@@ -51,6 +67,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.0.raw.baseurl)
             .field("hooks", &self.0.raw.inner)
             .field("page_size", &self.0.page_size)
+            .field("stream_page_size", &self.0.stream_page_size)
             .field("concurrency", &self.0.concurrency)
             .finish()
     }
@@ -73,9 +90,14 @@ impl Client {
         &self.0.raw
     }
 
-    /// Records per page of streams and of listings that set no `size`.
+    /// Records per page of one-page listings that set no `size`.
     pub fn page_size(&self) -> NonZeroU32 {
         self.0.page_size
+    }
+
+    /// Records per page of streams whose filter sets no `size`.
+    pub fn stream_page_size(&self) -> NonZeroU32 {
+        self.0.stream_page_size
     }
 
     /// Pages a stream fetches at once.
@@ -111,8 +133,10 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     pacing: Pacing,
-    page_size: u32,
+    page_size: Option<u32>,
+    stream_page_size: Option<u32>,
     concurrency: usize,
+    max_body_bytes: u64,
     http: Option<reqwest::Client>,
 }
 
@@ -126,8 +150,10 @@ impl Default for ClientBuilder {
             user_agent: concat!("nexudus-timepasses/", env!("CARGO_PKG_VERSION")).into(),
             retry: RetryPolicy::default(),
             pacing: Pacing::default(),
-            page_size: DEFAULT_PAGE_SIZE,
+            page_size: None,
+            stream_page_size: None,
             concurrency: 4,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             http: None,
         }
     }
@@ -181,10 +207,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Records per page for streams and listings that do not set `size`
-    /// (default 25).
+    /// Records per page for one-page listings and streams that do not set
+    /// `size` (defaults: [`DEFAULT_PAGE_SIZE`] and
+    /// [`DEFAULT_STREAM_PAGE_SIZE`]); [`stream_page_size`](Self::stream_page_size)
+    /// sets streams apart.
     pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = size;
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Records per page for streams that do not set `size` (default
+    /// [`DEFAULT_STREAM_PAGE_SIZE`], or [`page_size`](Self::page_size) when set).
+    pub fn stream_page_size(mut self, size: u32) -> Self {
+        self.stream_page_size = Some(size);
         self
     }
 
@@ -195,8 +230,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest answer body the client reads (default
+    /// [`DEFAULT_MAX_BODY_BYTES`]); a larger one fails with
+    /// [`Error::BodyTooLarge`] instead of being read whole.
+    pub fn max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
     /// Uses the caller's `reqwest::Client` (its pool, proxy, TLS, user agent
     /// and timeouts; [`timeout`](Self::timeout) still applies when set).
+    ///
+    /// Its redirect policy is the caller's too. The client's own follows a
+    /// redirect only within the base URL's origin and never from the token
+    /// endpoint, so credentials and bodies never go elsewhere; give yours
+    /// the same rule, or `reqwest::redirect::Policy::none()`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -205,8 +253,15 @@ impl ClientBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let base_url = normalise_base_url(&self.base_url)?;
-        let page_size = NonZeroU32::new(self.page_size)
-            .ok_or_else(|| Error::Config("page size must be at least 1".into()))?;
+        let size = |n: u32| {
+            NonZeroU32::new(n).ok_or_else(|| Error::Config("page size must be at least 1".into()))
+        };
+        let page_size = size(self.page_size.unwrap_or(DEFAULT_PAGE_SIZE))?;
+        let stream_page_size = size(
+            self.stream_page_size
+                .or(self.page_size)
+                .unwrap_or(DEFAULT_STREAM_PAGE_SIZE),
+        )?;
         // A caller's HTTP client keeps its own timeout unless one was set here.
         let attempt_timeout = match &self.http {
             Some(_) => self.timeout,
@@ -217,6 +272,7 @@ impl ClientBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
                 .user_agent(self.user_agent)
+                .redirect(reqwest::redirect::Policy::custom(same_origin_only))
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
@@ -225,12 +281,30 @@ impl ClientBuilder {
             self.retry,
             &self.pacing,
             attempt_timeout,
+            self.max_body_bytes,
         );
         Ok(Client(Arc::new(Shared {
             raw: Raw::new_with_client(&base_url, http, hooks),
             page_size,
+            stream_page_size,
             concurrency: self.concurrency.max(1),
         })))
+    }
+}
+
+/// The redirect rule: never from the token endpoint (it would re-post the
+/// password), and otherwise only to the origin the request went to, at
+/// most 5 times, so credentials and bodies never reach another server.
+fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let Some(first) = attempt.previous().first() else {
+        return attempt.stop();
+    };
+    let from_token = first.path().ends_with("/api/token");
+    let same_origin = first.origin() == attempt.url().origin();
+    if from_token || !same_origin || attempt.previous().len() > 5 {
+        attempt.stop()
+    } else {
+        attempt.follow()
     }
 }
 
@@ -243,6 +317,11 @@ fn normalise_base_url(text: &str) -> Result<String> {
         return Err(Error::Config(format!(
             "base URL {text:?} must be http(s) with a host"
         )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not carry credentials; use Client::builder().credentials(..)".into(),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::Config(format!(
@@ -271,6 +350,7 @@ mod tests {
             "spaces.nexudus.com",
             "ftp://x.test",
             "https://x.test/?a=1",
+            "https://user:pw@x.test",
         ] {
             assert!(
                 matches!(normalise_base_url(bad), Err(Error::Config(_))),

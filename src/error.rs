@@ -9,7 +9,10 @@ use reqwest::{header::HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::status::{classify, Class, TOKEN_OPERATION};
+use crate::{
+    secrets::Secrets,
+    status::{classify, Class, TOKEN_OPERATION},
+};
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -20,6 +23,11 @@ const TEXT_CHARS: usize = 300;
 
 /// How many refused fields a validation error keeps.
 const MAX_FIELD_ERRORS: usize = 20;
+
+/// How many characters of server text the kept field errors hold in all
+/// (the first is always kept), so that 20 of them at their longest cannot
+/// make an error of tens of KB.
+const FIELD_TEXT_BUDGET: usize = 2000;
 
 /// Everything that can go wrong when calling the API.
 ///
@@ -92,7 +100,8 @@ pub enum Error {
         /// The server's summary message (or the start of a body that was
         /// not an envelope).
         message: String,
-        /// The fields the server refused (at most 20 are kept).
+        /// The fields the server refused (at most 20 are kept, and no more
+        /// than about 2,000 characters of their text).
         errors: Vec<FieldError>,
     },
 
@@ -137,6 +146,43 @@ pub enum Error {
         excerpt: String,
     },
 
+    /// An answer whose body is larger than the client accepts (see
+    /// [`ClientBuilder::max_body_bytes`](crate::ClientBuilder::max_body_bytes)).
+    #[error(
+        "{operation}: the answer ({status}) is larger than the {limit} bytes the client accepts"
+    )]
+    BodyTooLarge {
+        /// The operation (the spec's operationId).
+        operation: &'static str,
+        /// The HTTP status of the answer.
+        status: StatusCode,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// A listing whose pages make no sense: they keep repeating records
+    /// already yielded, so walking on would never end.
+    #[error("{operation}: inconsistent listing: {reason}")]
+    InconsistentListing {
+        /// The operation (the spec's operationId).
+        operation: &'static str,
+        /// What was seen.
+        reason: String,
+    },
+
+    /// A write (POST) failed after it may have reached the server (a
+    /// timeout, a connection lost after sending, a 502/503/504). POSTs are
+    /// never retried, since a repeat could write twice: check whether the
+    /// write happened before trying again.
+    #[error("{operation}: outcome unknown: check before retrying ({source})")]
+    OutcomeUnknown {
+        /// The operation (the spec's operationId).
+        operation: &'static str,
+        /// The failure itself.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The request or the connection failed before an answer arrived.
     #[error("{operation}: transport error: {source}")]
     Transport {
@@ -176,14 +222,17 @@ impl Error {
             | Error::Validation { status, .. }
             | Error::Throttled { status, .. }
             | Error::Api { status, .. }
-            | Error::Decode { status, .. } => Some(*status),
+            | Error::Decode { status, .. }
+            | Error::BodyTooLarge { status, .. } => Some(*status),
             Error::NotFound { .. } => Some(StatusCode::NOT_FOUND),
+            Error::OutcomeUnknown { source, .. } => source.status(),
             _ => None,
         }
     }
 
     /// Whether the same call may succeed later unchanged: throttling, a
-    /// timeout, a failed connection, or a 502/503/504.
+    /// timeout, a failed connection, or a 502/503/504. Never for
+    /// [`Error::OutcomeUnknown`]: check first.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
@@ -211,6 +260,9 @@ impl Error {
             | Error::Throttled { operation, .. }
             | Error::Api { operation, .. }
             | Error::Decode { operation, .. }
+            | Error::BodyTooLarge { operation, .. }
+            | Error::InconsistentListing { operation, .. }
+            | Error::OutcomeUnknown { operation, .. }
             | Error::Transport { operation, .. }
             | Error::Timeout { operation } => Some(operation),
         }
@@ -221,6 +273,64 @@ impl Error {
         Error::InvalidRequest {
             operation,
             reason: reason.into(),
+        }
+    }
+
+    /// Masks every known secret in the texts the error keeps.
+    pub(crate) fn scrub(&mut self, secrets: &Secrets) {
+        match self {
+            Error::Config(text) => secrets.scrub_in(text),
+            Error::InvalidRequest { reason, .. } | Error::InconsistentListing { reason, .. } => {
+                secrets.scrub_in(reason)
+            }
+            Error::Unauthorized { code, message, .. } => {
+                secrets.scrub_in(message);
+                if let Some(code) = code {
+                    secrets.scrub_in(code);
+                }
+            }
+            Error::Validation {
+                message, errors, ..
+            } => {
+                secrets.scrub_in(message);
+                for e in errors {
+                    secrets.scrub_in(&mut e.property);
+                    secrets.scrub_in(&mut e.message);
+                    if let Some(value) = &mut e.attempted_value {
+                        let shown = value.to_string();
+                        if secrets.scrub(&shown) != shown {
+                            *value = Value::String("[redacted]".into());
+                        }
+                    }
+                }
+            }
+            Error::Api { message, .. } => secrets.scrub_in(message),
+            Error::Decode {
+                path,
+                message,
+                excerpt,
+                ..
+            } => {
+                secrets.scrub_in(path);
+                secrets.scrub_in(message);
+                secrets.scrub_in(excerpt);
+            }
+            Error::OutcomeUnknown { source, .. } => source.scrub(secrets),
+            Error::NotFound { .. }
+            | Error::Throttled { .. }
+            | Error::BodyTooLarge { .. }
+            | Error::Transport { .. }
+            | Error::Timeout { .. } => {}
+        }
+    }
+
+    /// Whether a POST that failed this way may still have been applied.
+    pub(crate) fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } => !source.is_connect(),
+            Error::Api { status, .. } => classify(*status) == Class::Transient,
+            _ => false,
         }
     }
 
@@ -260,6 +370,11 @@ impl Error {
                     errors: Vec::new(),
                 },
             },
+            Class::Other if status.is_redirection() => Error::Api {
+                operation,
+                status,
+                message: redirect_message(operation, headers),
+            },
             Class::Transient | Class::Other | Class::Success => Error::Api {
                 operation,
                 status,
@@ -294,6 +409,12 @@ impl Error {
                 ),
                 Ok(()) => (".".into(), "the body decoded on a second try".into()),
             },
+        };
+        // The token answer's values are credentials: never quote them.
+        let message = if operation == TOKEN_OPERATION {
+            unquoted(&message)
+        } else {
+            message
         };
         Error::Decode {
             operation,
@@ -344,8 +465,20 @@ impl Envelope {
     }
 
     fn into_validation(self, operation: &'static str, status: StatusCode) -> Error {
-        let mut errors = self.errors;
-        errors.truncate(MAX_FIELD_ERRORS);
+        let mut errors = Vec::new();
+        let mut used = 0;
+        for e in self.errors.into_iter().take(MAX_FIELD_ERRORS) {
+            let size = e.property.chars().count()
+                + e.message.chars().count()
+                + e.attempted_value
+                    .as_ref()
+                    .map_or(0, |v| v.to_string().chars().count());
+            if !errors.is_empty() && used + size > FIELD_TEXT_BUDGET {
+                break;
+            }
+            used += size;
+            errors.push(e);
+        }
         Error::Validation {
             operation,
             status,
@@ -418,11 +551,54 @@ fn token_refusal(status: StatusCode, body: &[u8]) -> Error {
     }
 }
 
-/// Parses `Retry-After` as seconds (the form the API documents).
+/// The longest `Retry-After` taken as given (a day).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// Parses `Retry-After`: seconds (the form the API documents) or an
+/// HTTP-date (the other form HTTP allows), as a wait from now.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// Says which redirect was not followed, and where it pointed.
+fn redirect_message(operation: &str, headers: &HeaderMap) -> String {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(bounded)
+        .unwrap_or_else(|| "nowhere".into());
+    if operation == TOKEN_OPERATION {
+        format!("the token endpoint redirected (to {location}); credentials are never re-sent to a redirect")
+    } else {
+        format!("redirect to {location} not followed (the client follows redirects only within the base URL's origin)")
+    }
+}
+
+/// `text` with every double-quoted part replaced by `"…"`.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut parts = text.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (n, part) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if n % 2 == 0 { "…" } else { part });
+    }
+    out
 }
 
 /// The envelope's `Message` when the body is an envelope that has one, else
@@ -442,9 +618,13 @@ pub(crate) fn excerpt(operation: &str, body: &[u8]) -> String {
     if operation == TOKEN_OPERATION {
         return "[withheld: the body may hold credentials]".into();
     }
-    bounded(&String::from_utf8_lossy(
-        &body[..body.len().min(TEXT_CHARS * 4)],
-    ))
+    let start = &body[..body.len().min(TEXT_CHARS * 4)];
+    let mut text = bounded(&String::from_utf8_lossy(start));
+    // A cut is always marked, so that scrubbing can mask a secret it split.
+    if start.len() < body.len() && !text.ends_with('…') {
+        text.push('…');
+    }
+    text
 }
 
 /// At most [`TEXT_CHARS`] characters of `text`, with `…` when cut.
@@ -482,6 +662,26 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&h), None);
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        h.insert("retry-after", later.parse().unwrap());
+        let wait = retry_after(&h).unwrap();
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        h.insert(
+            "retry-after",
+            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn quoted_values_are_dropped() {
+        assert_eq!(
+            unquoted(r#"invalid type: string "at-123", expected i64"#),
+            r#"invalid type: string "…", expected i64"#
+        );
     }
 
     #[test]

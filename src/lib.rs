@@ -4,30 +4,39 @@
 
 mod auth;
 mod client;
+pub mod drift;
 mod error;
 mod generated;
+mod pacing;
 mod page;
 mod paging;
 mod record;
 mod replacements;
 mod request;
 mod resources;
+mod secrets;
 #[cfg(feature = "stand-in")]
 pub mod stand_in;
 mod status;
+mod sync;
 mod transport;
 mod update_body;
 mod wire;
 
 pub use auth::{Credentials, PasswordGrant, TotpProvider};
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_PAGE_SIZE};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE,
+    DEFAULT_STREAM_PAGE_SIZE,
+};
 pub use error::{Error, FieldError, Result};
 pub use generated::types;
+pub use pacing::Pacing;
 pub use page::{Page, RecordStream};
 pub use record::Record;
 pub use replacements::{ExpirationType, SortDirection};
 pub use resources::{CoworkerTimePasses, IncludedTime, PassKind, ProductTimePasses, TimePasses};
-pub use transport::{Hooks, Pacing, RetryPolicy};
+pub use sync::{ChangeBatch, Changes, Checkpoint};
+pub use transport::{Hooks, RetryPolicy};
 
 /// The generated client and its request builders, for calls the typed
 /// handles do not wrap. Requests sent through it get the same auth, retries,

@@ -8,9 +8,9 @@
 //! yielded, so memory stays at `concurrency` pages whatever the listing's size.
 //!
 //! Listings are not snapshots: records inserted or deleted while we page shift
-//! others between pages. The engine therefore drops records it has already
-//! yielded (by [`Record::id`]), follows a total that grows, and stops at the
-//! first empty page when it shrinks. Records shifted onto a page already read
+//! others between pages. The engine therefore drops records the last few
+//! pages already yielded (by [`Record::id`]; see [`DEDUP_PAGES`]), follows a
+//! total that grows, and stops at the first empty page when it shrinks. Records shifted onto a page already read
 //! are missed; offset paging cannot avoid that.
 
 use std::collections::{HashSet, VecDeque};
@@ -30,18 +30,31 @@ use crate::{
 /// that a server reporting ever more pages cannot keep a listing going forever.
 pub(crate) const MAX_PAGES: u32 = 100_000;
 
+/// How many pages back a record is looked for before it counts as new. A
+/// record comes again only when deletions in front of it shift it onto a
+/// later page, by one page per `page size` deletions; eight pages cover far
+/// more churn than a listing sees while it is read, and keep memory flat:
+/// at most `DEDUP_PAGES x page size` keys, whatever the listing's length.
+pub(crate) const DEDUP_PAGES: usize = 8;
+
+/// Pages in a row with only records already yielded before the stream
+/// gives up with [`Error::InconsistentListing`].
+const MAX_STALE_PAGES: u32 = 3;
+
 /// Stream of every record across all pages.
 ///
 /// `fetch(n)` fetches page `n` (1-based); the caller fixes the page size. At
 /// most `concurrency` pages are requested or held at once (0 counts as 1), so
 /// at most `concurrency × page size` records are held that have been fetched
-/// but not yet yielded, page 1 included. The keys of yielded records are kept
-/// (one `i32` each) to drop records that paging shifted onto a later page.
+/// but not yet yielded, page 1 included. The keys of the last
+/// [`DEDUP_PAGES`] pages are kept (one `i32` each) to drop records that
+/// paging shifted onto a later page: memory does not grow with the listing.
 ///
 /// The stream ends at the last page of the plan, at the first empty page, or
 /// at [`MAX_PAGES`]. An error from `fetch` is yielded after the records of the
 /// pages before it, and ends the stream: no further page is requested.
 pub(crate) fn stream_records<'a, T, F, Fut>(
+    operation: &'static str,
     fetch: F,
     concurrency: usize,
 ) -> impl Stream<Item = Result<T>> + Send + 'a
@@ -50,11 +63,12 @@ where
     Fut: Future<Output = Result<Page<T>>> + Send + 'a,
     T: Record + Send + 'a,
 {
-    stream_with_cap(fetch, concurrency, MAX_PAGES)
+    stream_with_cap(operation, fetch, concurrency, MAX_PAGES)
 }
 
 /// [`stream_records`] with the page cap as a parameter, so tests can reach it.
 fn stream_with_cap<'a, T, F, Fut>(
+    operation: &'static str,
     fetch: F,
     concurrency: usize,
     max_pages: u32,
@@ -64,12 +78,14 @@ where
     Fut: Future<Output = Result<Page<T>>> + Send + 'a,
     T: Record + Send + 'a,
 {
-    let mut pager = Pager::new(fetch, concurrency, max_pages);
+    let mut pager = Pager::new(operation, fetch, concurrency, max_pages);
     futures::stream::poll_fn(move |cx| pager.poll_next(cx))
 }
 
 /// The engine's state between polls.
 struct Pager<T, F, Fut: Future> {
+    /// The listing's operationId, for errors.
+    operation: &'static str,
     fetch: F,
     /// Pages requested or held at once: in flight plus waiting in `ready`.
     concurrency: usize,
@@ -87,8 +103,10 @@ struct Pager<T, F, Fut: Future> {
     /// The most records one page held: the page size in effect, which may be
     /// below the size asked for if the server caps it.
     page_size: usize,
-    /// Keys already yielded or waiting to be.
-    seen: HashSet<i32>,
+    /// Keys of the last [`DEDUP_PAGES`] pages taken, one set per page.
+    seen: VecDeque<HashSet<i32>>,
+    /// Pages in a row that held records but none not yet seen.
+    stale_pages: u32,
     /// New records of taken pages, one entry per page, in page order.
     ready: VecDeque<std::vec::IntoIter<T>>,
     /// An error to yield once `ready` is empty.
@@ -103,8 +121,9 @@ where
     Fut: Future<Output = Result<Page<T>>>,
     T: Record,
 {
-    fn new(fetch: F, concurrency: usize, max_pages: u32) -> Self {
+    fn new(operation: &'static str, fetch: F, concurrency: usize, max_pages: u32) -> Self {
         Pager {
+            operation,
             fetch,
             concurrency: concurrency.max(1),
             // Within MAX_PAGES, page numbers cannot overflow.
@@ -115,7 +134,8 @@ where
             first_plan: None,
             most_pages: 0,
             page_size: 0,
-            seen: HashSet::new(),
+            seen: VecDeque::new(),
+            stale_pages: 0,
             ready: VecDeque::new(),
             error: None,
             finished: false,
@@ -207,14 +227,39 @@ where
         let short = found.records.len() < self.page_size;
         self.page_size = self.page_size.max(found.records.len());
 
+        let mut keys = HashSet::with_capacity(found.records.len());
         let fresh: Vec<T> = found
             .records
             .into_iter()
-            .filter(|record| self.seen.insert(record.id()))
+            .filter(|record| {
+                let id = record.id();
+                keys.insert(id) && !self.seen.iter().any(|page| page.contains(&id))
+            })
             .collect();
+        self.seen.push_back(keys);
+        if self.seen.len() > DEDUP_PAGES {
+            self.seen.pop_front();
+        }
         let added = !fresh.is_empty();
         if added {
+            self.stale_pages = 0;
             self.ready.push_back(fresh.into_iter());
+        } else {
+            self.stale_pages += 1;
+        }
+        // Inserts while paging shift a page's worth of records at most a few
+        // times; pages that only ever repeat records are a server serving
+        // the same page again, and walking on would never end.
+        if self.stale_pages >= MAX_STALE_PAGES {
+            self.error = Some(Error::InconsistentListing {
+                operation: self.operation,
+                reason: format!(
+                    "{MAX_STALE_PAGES} pages in a row (up to page {page}) held only records \
+                     already yielded"
+                ),
+            });
+            self.finish();
+            return;
         }
         // Past the first plan we only follow growth, and a page that is not
         // full or brings nothing new shows the growth has been read.
@@ -229,6 +274,12 @@ where
                 "listing stopped at the page cap"
             );
         }
+    }
+
+    /// How many record keys are kept for de-duplication.
+    #[cfg(test)]
+    fn kept_keys(&self) -> usize {
+        self.seen.iter().map(HashSet::len).sum()
     }
 
     /// Stops paging; requests still running are dropped, which cancels them.
@@ -365,7 +416,7 @@ mod tests {
                 page
             }
         };
-        stream_with_cap(fetch, concurrency, max_pages)
+        stream_with_cap("list", fetch, concurrency, max_pages)
     }
 
     /// Every Id the stream yields; panics on an error.
@@ -591,5 +642,36 @@ mod tests {
                 assert_eq!(server.requested(), [1, 2, 3]);
             }
         }
+    }
+
+    #[test]
+    fn memory_for_de_duplication_stays_flat_over_a_million_records() {
+        const SIZE: usize = 50;
+        const PAGES: u32 = 20_000;
+        let fetch = |n: u32| {
+            let start = (n as usize - 1) * SIZE;
+            futures::future::ready(Ok(Page {
+                records: (start..start + SIZE).map(|id| Rec(id as i32)).collect(),
+                page: n,
+                page_size: SIZE as u32,
+                total_items: PAGES * SIZE as u32,
+                total_pages: PAGES,
+                has_next_page: n < PAGES,
+            }))
+        };
+        let mut pager = Pager::new("list", fetch, 4, MAX_PAGES);
+        let (mut yielded, mut most_kept) = (0usize, 0usize);
+        futures::executor::block_on(async {
+            while let Some(record) = futures::future::poll_fn(|cx| pager.poll_next(cx)).await {
+                assert_eq!(record.unwrap().0 as usize, yielded, "in order, each once");
+                yielded += 1;
+                most_kept = most_kept.max(pager.kept_keys());
+            }
+        });
+        assert_eq!(yielded, PAGES as usize * SIZE);
+        assert!(
+            most_kept <= DEDUP_PAGES * SIZE,
+            "{most_kept} keys kept for {yielded} records"
+        );
     }
 }

@@ -6,14 +6,18 @@
 //! a `reqwest` answer) hands typed facts back: a sign-in that failed, the
 //! status of the last answer, and, for streams, the page to ask for.
 
-use std::{cell::RefCell, future::Future};
+use std::{cell::RefCell, future::Future, sync::Arc};
 
-use progenitor_client::{Error as GenError, ResponseValue};
-use reqwest::StatusCode;
+use chrono::{DateTime, Utc};
+use progenitor_client::{ClientHooks, ClientInfo, Error as GenError, OperationInfo, ResponseValue};
+use reqwest::{header::HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{
     error::{Error, Result},
+    generated::Client as Raw,
+    secrets::Secrets,
+    status::TOKEN_OPERATION,
     types::MutationResult,
 };
 
@@ -30,6 +34,13 @@ pub(crate) struct Call {
     failure: RefCell<Option<Error>>,
     /// The status of the last answer.
     status: RefCell<Option<StatusCode>>,
+    /// The `Date` header of the last answer (the server's clock).
+    date: RefCell<Option<HeaderValue>>,
+    /// The method of the request, once the hook has seen it.
+    method: RefCell<Option<Method>>,
+    /// The client's secrets, once the hook has seen the request: errors
+    /// are scrubbed with them before they reach the caller.
+    secrets: RefCell<Option<Arc<Secrets>>>,
 }
 
 tokio::task_local! {
@@ -41,7 +52,7 @@ pub(crate) async fn send<T: DeserializeOwned>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>>,
 ) -> Result<T> {
-    in_context(operation, Call::default(), request).await
+    Ok(in_context(operation, Call::default(), request, Ok).await?.0)
 }
 
 /// Like [`send`], for page `page` of a stream: the hook adds the page.
@@ -54,41 +65,120 @@ pub(crate) async fn send_page<T: DeserializeOwned>(
         page: Some(page),
         ..Call::default()
     };
-    in_context(operation, call, request).await
+    Ok(in_context(operation, call, request, Ok).await?.0)
 }
 
-/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error.
+/// Like [`send`], also returning the server's clock (the answer's `Date`
+/// header), when it sent one that reads.
+pub(crate) async fn send_dated<T: DeserializeOwned>(
+    operation: &'static str,
+    request: impl Future<Output = Answer<T>>,
+) -> Result<(T, Option<DateTime<Utc>>)> {
+    let (value, date) = in_context(operation, Call::default(), request, Ok).await?;
+    let date = date
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .and_then(|v| DateTime::parse_from_rfc2822(&v).ok())
+        .map(|d| d.with_timezone(&Utc));
+    Ok((value, date))
+}
+
+/// A GET of `path` with `query` through the generated client's hooks (the
+/// one request path: pacing, auth, retries), answered as plain JSON, for
+/// readers that must see the body as the server sent it (the drift check).
+pub(crate) async fn get_json(
+    raw: &Raw,
+    operation: &'static str,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<serde_json::Value> {
+    let url = format!("{}{path}", raw.baseurl());
+    let request = raw
+        .client()
+        .get(url)
+        .query(query)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .header("api-version", Raw::api_version())
+        .build()
+        .map_err(|e| Error::invalid(operation, e.to_string()))?;
+    let answer = async move {
+        let info = OperationInfo {
+            operation_id: operation,
+        };
+        let response = raw
+            .exec(request, &info)
+            .await
+            .map_err(GenError::CommunicationError)?;
+        if response.status().is_success() {
+            ResponseValue::from_response(response).await
+        } else {
+            Err(GenError::UnexpectedResponse(response))
+        }
+    };
+    Ok(in_context(operation, Call::default(), answer, Ok).await?.0)
+}
+
+/// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error
+/// (built inside the call context, so it is scrubbed like any other).
 pub(crate) async fn mutate(
     operation: &'static str,
     request: impl Future<Output = Answer<MutationResult>>,
 ) -> Result<MutationResult> {
-    let envelope = send(operation, request).await?;
-    if envelope.was_successful {
-        return Ok(envelope);
-    }
-    let body = serde_json::to_vec(&envelope).unwrap_or_default();
-    Err(
-        Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
-            operation,
-            status: StatusCode::OK,
-            message: "the server did not apply the change".into(),
-            errors: Vec::new(),
-        }),
-    )
+    let checked = in_context(operation, Call::default(), request, |envelope| {
+        if envelope.was_successful {
+            return Ok(envelope);
+        }
+        let body = serde_json::to_vec(&envelope).unwrap_or_default();
+        Err(
+            Error::refused_envelope(operation, &body).unwrap_or_else(|| Error::Validation {
+                operation,
+                status: StatusCode::OK,
+                message: "the server did not apply the change".into(),
+                errors: Vec::new(),
+            }),
+        )
+    })
+    .await?;
+    Ok(checked.0)
 }
 
+/// Runs `request` in a call context; `check` may still refuse its body.
+/// Returns the body and the answer's `Date` header.
 async fn in_context<T: DeserializeOwned>(
     operation: &'static str,
     call: Call,
     request: impl Future<Output = Answer<T>>,
-) -> Result<T> {
+    check: impl FnOnce(T) -> Result<T>,
+) -> Result<(T, Option<HeaderValue>)> {
     CALL.scope(call, async move {
         match request.await {
-            Ok(value) => Ok(value.into_inner()),
-            Err(e) => Err(convert::<T>(operation, e).await),
+            Ok(value) => {
+                let date = CALL.try_with(|c| c.date.borrow_mut().take()).ok().flatten();
+                let body = check(value.into_inner()).map_err(|e| finish(operation, e))?;
+                Ok((body, date))
+            }
+            Err(e) => Err(finish(operation, convert::<T>(operation, e).await)),
         }
     })
     .await
+}
+
+/// Scrubs the error of secrets, and says so when a POST failed after it may
+/// have reached the server.
+fn finish(operation: &'static str, mut error: Error) -> Error {
+    let (method, secrets) = CALL
+        .try_with(|c| (c.method.borrow().clone(), c.secrets.borrow().clone()))
+        .unwrap_or_default();
+    if let Some(secrets) = secrets {
+        error.scrub(&secrets);
+    }
+    let write = method == Some(Method::POST) && operation != TOKEN_OPERATION;
+    if write && error.may_have_been_applied() {
+        return Error::OutcomeUnknown {
+            operation,
+            source: Box::new(error),
+        };
+    }
+    error
 }
 
 /// Converts a failure of the generated client: a typed failure the hook
@@ -108,12 +198,17 @@ pub(crate) async fn convert<T: DeserializeOwned>(
             let (status, headers) = (response.status(), response.headers().clone());
             match response.bytes().await {
                 Ok(body) => Error::from_answer(operation, status, &headers, &body),
-                Err(_) => Error::from_answer(operation, status, &headers, b""),
+                // A body over the cap fails the read and leaves its error.
+                Err(_) => take_failure()
+                    .unwrap_or_else(|| Error::from_answer(operation, status, &headers, b"")),
             }
         }
         GenError::InvalidResponsePayload(body, _) => {
             let status = last_status().unwrap_or(StatusCode::OK);
-            Error::decode::<T>(operation, status, &body)
+            // A refusal in a success answer whose `Errors` the typed
+            // envelope cannot hold (nulls, strings) is still a refusal.
+            Error::refused_envelope(operation, &body)
+                .unwrap_or_else(|| Error::decode::<T>(operation, status, &body))
         }
         GenError::CommunicationError(e)
         | GenError::InvalidUpgrade(e)
@@ -128,9 +223,29 @@ pub(crate) fn stream_page() -> Option<u32> {
     CALL.try_with(|c| c.page).ok().flatten()
 }
 
-/// Notes the status of an answer.
-pub(crate) fn record_status(status: StatusCode) {
-    let _ = CALL.try_with(|c| *c.status.borrow_mut() = Some(status));
+/// Notes the request the hook is about to send, and the client's secrets.
+pub(crate) fn record_request(method: &Method, secrets: &Arc<Secrets>) {
+    // The first request of a call is the call's own; a sign-in it makes
+    // runs inside the same context and must not replace it.
+    let _ = CALL.try_with(|c| {
+        c.method.borrow_mut().get_or_insert_with(|| method.clone());
+        c.secrets
+            .borrow_mut()
+            .get_or_insert_with(|| secrets.clone());
+    });
+}
+
+/// Keeps `error` as the call's failure (the hook's answer then stands for it).
+pub(crate) fn fail(error: Error) {
+    let _ = CALL.try_with(|c| *c.failure.borrow_mut() = Some(error));
+}
+
+/// Notes the status and `Date` of an answer.
+pub(crate) fn record_answer(answer: &reqwest::Response) {
+    let _ = CALL.try_with(|c| {
+        *c.status.borrow_mut() = Some(answer.status());
+        *c.date.borrow_mut() = answer.headers().get(reqwest::header::DATE).cloned();
+    });
 }
 
 fn last_status() -> Option<StatusCode> {
@@ -146,13 +261,16 @@ fn take_failure() -> Option<Error> {
 /// Keeps `error` for the caller and gives the hook an answer to return in
 /// its place: 401 for a failed sign-in, 400 otherwise, with the error's text
 /// as body for callers of the raw client, who have no context.
-pub(crate) fn refuse(error: Error) -> reqwest::Response {
+pub(crate) fn refuse(mut error: Error) -> reqwest::Response {
+    if let Some(secrets) = CALL.try_with(|c| c.secrets.borrow().clone()).ok().flatten() {
+        error.scrub(&secrets);
+    }
     let status = match error {
         Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
         _ => StatusCode::BAD_REQUEST,
     };
     let text = error.to_string();
-    let _ = CALL.try_with(|c| *c.failure.borrow_mut() = Some(error));
+    fail(error);
     let mut answer = http::Response::new(text);
     *answer.status_mut() = status;
     reqwest::Response::from(answer)

@@ -6,12 +6,11 @@
 
 use std::{
     fmt,
-    num::NonZeroU32,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use futures::StreamExt;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use rand::Rng;
 use reqwest::{header::AUTHORIZATION, Method, Request, Response, StatusCode};
@@ -21,6 +20,7 @@ use crate::{
     auth::Auth,
     error::{retry_after, Error},
     generated::Client as Raw,
+    pacing::{Pacer, Pacing},
     request,
     status::{classify, Class, TOKEN_OPERATION},
 };
@@ -128,83 +128,6 @@ fn idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::PUT | Method::DELETE)
 }
 
-/// Client-side pacing: requests per minute, kept separately for writes and reads.
-///
-/// ```
-/// use nexudus_timepasses::Pacing;
-/// let pacing = Pacing::default().writes_per_minute(30).reads_per_minute(240);
-/// # let _ = pacing;
-/// ```
-#[derive(Clone, Debug)]
-pub struct Pacing {
-    writes_per_minute: Option<NonZeroU32>,
-    reads_per_minute: Option<NonZeroU32>,
-}
-
-impl Default for Pacing {
-    /// 60 writes a minute (the documented limit) and 120 reads a minute (the
-    /// stricter of the documented read limits).
-    fn default() -> Self {
-        Pacing {
-            writes_per_minute: NonZeroU32::new(60),
-            reads_per_minute: NonZeroU32::new(120),
-        }
-    }
-}
-
-impl Pacing {
-    /// No client-side pacing; the server's throttling still applies.
-    pub fn unlimited() -> Self {
-        Pacing {
-            writes_per_minute: None,
-            reads_per_minute: None,
-        }
-    }
-
-    /// Writes (POST, PUT, DELETE) allowed per minute; 0 lifts the limit.
-    pub fn writes_per_minute(mut self, n: u32) -> Self {
-        self.writes_per_minute = NonZeroU32::new(n);
-        self
-    }
-
-    /// Reads (GET) allowed per minute; 0 lifts the limit.
-    pub fn reads_per_minute(mut self, n: u32) -> Self {
-        self.reads_per_minute = NonZeroU32::new(n);
-        self
-    }
-}
-
-/// Rate limiters built from [`Pacing`]. Writes are spread evenly (burst 1);
-/// reads may burst up to a tenth of a minute's allowance.
-struct Pacer {
-    writes: Option<DefaultDirectRateLimiter>,
-    reads: Option<DefaultDirectRateLimiter>,
-}
-
-impl Pacer {
-    fn new(p: &Pacing) -> Self {
-        let limiter = |n: NonZeroU32, burst: u32| {
-            let burst = NonZeroU32::new(burst.clamp(1, n.get())).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::direct(Quota::per_minute(n).allow_burst(burst))
-        };
-        Pacer {
-            writes: p.writes_per_minute.map(|n| limiter(n, 1)),
-            reads: p.reads_per_minute.map(|n| limiter(n, n.get() / 10)),
-        }
-    }
-
-    async fn wait(&self, method: &Method) {
-        let limiter = if *method == Method::GET {
-            &self.reads
-        } else {
-            &self.writes
-        };
-        if let Some(l) = limiter {
-            l.until_ready().await;
-        }
-    }
-}
-
 /// The state the generated client carries for its hooks; shared by clones.
 #[derive(Clone)]
 pub struct Hooks(Arc<Shared>);
@@ -214,6 +137,8 @@ struct Shared {
     retry: RetryPolicy,
     pacer: Pacer,
     attempt_timeout: Option<Duration>,
+    /// The largest answer body read, in bytes.
+    max_body: u64,
 }
 
 impl fmt::Debug for Hooks {
@@ -232,12 +157,14 @@ impl Hooks {
         retry: RetryPolicy,
         pacing: &Pacing,
         attempt_timeout: Option<Duration>,
+        max_body: u64,
     ) -> Self {
         Hooks(Arc::new(Shared {
             auth,
             retry,
             pacer: Pacer::new(pacing),
             attempt_timeout,
+            max_body,
         }))
     }
 
@@ -264,6 +191,7 @@ async fn execute(
     operation: &'static str,
 ) -> reqwest::Result<Response> {
     let hooks = &raw.inner().0;
+    request::record_request(request.method(), hooks.auth.secrets());
     if let Err(e) = add_stream_page(&mut request, operation) {
         return Ok(request::refuse(e));
     }
@@ -273,7 +201,7 @@ async fn execute(
     loop {
         // A body that cannot be cloned (a stream) is sent once, never retried.
         let spare = request.try_clone();
-        hooks.pacer.wait(&method).await;
+        let sent = hooks.pacer.wait(&method).await;
         let sent_auth = match attach_auth(raw, &mut request, operation).await {
             Ok(header) => header,
             Err(e) => return Ok(request::refuse(e)),
@@ -282,9 +210,13 @@ async fn execute(
             *request.timeout_mut() = Some(t);
         }
         let outcome = send_traced(raw, request, operation, attempt).await;
-        if let Ok(answer) = &outcome {
-            request::record_status(answer.status());
-        }
+        let outcome = outcome.map(|answer| {
+            request::record_answer(&answer);
+            let throttled = (classify(answer.status()) == Class::Throttled)
+                .then(|| retry_after(answer.headers()));
+            hooks.pacer.answered(&method, sent, throttled);
+            capped(answer, operation, hooks.max_body)
+        });
         let Some(next) = spare else {
             return outcome;
         };
@@ -332,6 +264,59 @@ async fn attach_auth(
     };
     Ok(header)
 }
+
+/// The answer with its body limited to `limit` bytes. A declared length
+/// above the limit fails at once; a body without one is counted as it is
+/// read, and fails once past the limit. Either way the call's error is
+/// [`Error::BodyTooLarge`], not a bare transport error.
+fn capped(answer: Response, operation: &'static str, limit: u64) -> Response {
+    let status = answer.status();
+    let too_large = Error::BodyTooLarge {
+        operation,
+        status,
+        limit,
+    };
+    match answer.content_length() {
+        Some(length) if length > limit => request::refuse(too_large),
+        // hyper holds the body to its declared length.
+        Some(_) => answer,
+        None => {
+            let mut head = http::Response::new(());
+            *head.status_mut() = status;
+            *head.version_mut() = answer.version();
+            *head.headers_mut() = answer.headers().clone();
+            let mut read = 0u64;
+            let mut too_large = Some(too_large);
+            let body = answer.bytes_stream().map(move |chunk| {
+                type BoxError = Box<dyn std::error::Error + Send + Sync>;
+                let chunk = chunk.map_err(BoxError::from)?;
+                read += chunk.len() as u64;
+                if read > limit {
+                    if let Some(error) = too_large.take() {
+                        request::fail(error);
+                    }
+                    return Err(BoxError::from(BodyLimit));
+                }
+                Ok(chunk)
+            });
+            let (head, ()) = head.into_parts();
+            let capped = http::Response::from_parts(head, reqwest::Body::wrap_stream(body));
+            Response::from(capped)
+        }
+    }
+}
+
+/// The error a capped body ends with; the call reports `BodyTooLarge`.
+#[derive(Debug)]
+struct BodyLimit;
+
+impl fmt::Display for BodyLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the answer body is larger than the client accepts")
+    }
+}
+
+impl std::error::Error for BodyLimit {}
 
 /// Adds the page a stream asks for. The stream numbers pages itself, so a
 /// `page` the caller's filter set is refused rather than silently replaced.

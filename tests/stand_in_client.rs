@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
 use nexudus_timepasses::types::{CoworkerTimePassCreate, TimePassCreate};
-use nexudus_timepasses::{Client, Credentials, Error};
+use nexudus_timepasses::{Client, Credentials, Error, Pacing};
 
 async fn start(builder: StandInBuilder) -> StandIn {
     builder.start().await.expect("the stand-in starts")
@@ -21,9 +21,18 @@ fn id(n: u32) -> NonZeroU32 {
 }
 
 fn client(server: &StandIn) -> Client {
+    paged_client(server, nexudus_timepasses::DEFAULT_STREAM_PAGE_SIZE)
+}
+
+/// A client whose streams read pages of `size`, without client-side
+/// pacing: small pages make many requests, and the server's own limits are
+/// what the tests meet.
+fn paged_client(server: &StandIn, size: u32) -> Client {
     Client::builder()
         .base_url(server.base_url())
         .credentials(Credentials::password(server.email(), server.password()))
+        .page_size(size)
+        .pacing(Pacing::unlimited())
         .build()
         .expect("a client")
 }
@@ -47,7 +56,7 @@ async fn export_under_failures_and_throttling_loses_and_duplicates_nothing() {
             .read_limit(5.0),
     )
     .await;
-    let ids = export_ids(&client(&server)).await;
+    let ids = export_ids(&paged_client(&server, 25)).await;
     let unique: BTreeSet<_> = ids.iter().copied().collect();
     assert_eq!(ids.len(), 400, "records lost or duplicated");
     assert_eq!(unique.len(), 400, "records duplicated");
@@ -102,7 +111,7 @@ async fn a_long_stream_outlives_its_token() {
             .token_ttl(Duration::from_secs(1)),
     )
     .await;
-    let client = client(&server);
+    let client = paged_client(&server, 25);
     let passes = client.coworker_time_passes();
     let mut stream = std::pin::pin!(passes.stream(|q| q));
     let mut ids = BTreeSet::new();

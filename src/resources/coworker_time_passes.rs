@@ -40,6 +40,7 @@ super::handle!(
     update: CoworkerTimePassUpdate,
     page: CoworkerTimePassPage,
     query: ListCoworkerTimePasses,
+    updated: [from_coworker_time_pass_updated_on, to_coworker_time_pass_updated_on],
     ops: [
         list_coworker_time_passes,
         get_coworker_time_pass,

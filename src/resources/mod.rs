@@ -24,6 +24,7 @@ use crate::{
 
 /// A stream of every page `fetch` returns, `concurrency` pages at a time.
 fn stream<T, Fut>(
+    operation: &'static str,
     concurrency: usize,
     fetch: impl FnMut(u32) -> Fut + Send + 'static,
 ) -> RecordStream<T>
@@ -31,7 +32,7 @@ where
     T: Record + Send + 'static,
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    RecordStream::new(stream_records(fetch, concurrency))
+    RecordStream::new(stream_records(operation, fetch, concurrency))
 }
 
 /// Runs a stream's filter under its lock. The lock is what lets a filter
@@ -88,14 +89,27 @@ fn run_body(
     })
 }
 
-/// The Id a successful mutation reports in `Value.Id`.
-fn value_id(operation: &'static str, envelope: &MutationResult) -> Result<i32> {
-    envelope_id(envelope).ok_or_else(|| Error::Decode {
-        operation,
-        status: reqwest::StatusCode::OK,
-        path: "Value.Id".into(),
-        message: "the success envelope carries no Id".into(),
-        excerpt: envelope.message.clone().unwrap_or_default(),
+/// The Id a successful mutation reports in `Value.Id`. The error quotes
+/// the envelope's message bounded and scrubbed of `client`'s secrets, as
+/// every error built in the call context is.
+fn value_id(
+    operation: &'static str,
+    client: &crate::Client,
+    envelope: &MutationResult,
+) -> Result<i32> {
+    envelope_id(envelope).ok_or_else(|| {
+        let mut error = Error::Decode {
+            operation,
+            status: reqwest::StatusCode::OK,
+            path: "Value.Id".into(),
+            message: "the success envelope carries no Id".into(),
+            excerpt: crate::error::bounded(envelope.message.as_deref().unwrap_or_default()),
+        };
+        let secrets = progenitor_client::ClientInfo::inner(client.raw())
+            .auth()
+            .secrets();
+        error.scrub(secrets);
+        error
     })
 }
 
@@ -103,6 +117,9 @@ fn value_id(operation: &'static str, envelope: &MutationResult) -> Result<i32> {
 fn envelope_id(envelope: &MutationResult) -> Option<i32> {
     envelope.value.as_ref()?.0.as_ref()?.id
 }
+
+/// Ids per batch get when confirming records gone (keeps the URL short).
+pub(crate) const BATCH_IDS: usize = 100;
 
 /// Writes one resource's handle: the struct, its methods with the
 /// resource's concrete types, and the `Client` method that gives it out.
@@ -112,6 +129,7 @@ macro_rules! handle {
         $handle:ident, $accessor:ident, $name:literal,
         record: $record:ident, item: $item:ident, create: $create:ident,
         update: $update:ident, page: $page:ident, query: $query:ident,
+        updated: [$from_updated:ident, $to_updated:ident],
         ops: [$list:ident, $get:ident, $get_many:ident, $create_op:ident, $update_op:ident,
               $delete:ident, $commands:ident, $run:ident] $(,)?
     ) => {
@@ -148,7 +166,8 @@ macro_rules! handle {
 
             #[doc = concat!(
                 "Every matching ", $name, " across all pages, as a stream in listing order. ",
-                "`query` sets filters and sorting (and `size`, else the client's page size) ",
+                "`query` sets filters and sorting (and `size`, else the client's stream page ",
+                "size, 2,000 by default: see [`DEFAULT_STREAM_PAGE_SIZE`](crate::DEFAULT_STREAM_PAGE_SIZE)) ",
                 "and is called once per page. The stream numbers the pages itself: a `page` ",
                 "set by `query` fails the stream with [`Error::InvalidRequest`](crate::Error::InvalidRequest).\n\n",
                 "Pages after the first are fetched `concurrency` at a time (see ",
@@ -167,14 +186,14 @@ macro_rules! handle {
             {
                 let client = self.client.clone();
                 let query = std::sync::Arc::new(std::sync::Mutex::new(query));
-                $crate::resources::stream(self.client.concurrency(), move |page| {
+                let op = stringify!($list);
+                $crate::resources::stream(op, self.client.concurrency(), move |page| {
                     let (client, query) = (client.clone(), query.clone());
                     async move {
                         let raw = client.raw();
                         let request = $crate::resources::with_filter(&query, |q| {
-                            q(raw.$list().size(client.page_size()))
+                            q(raw.$list().size(client.stream_page_size()))
                         });
-                        let op = stringify!($list);
                         let page = $crate::request::send_page(op, page, request.send()).await?;
                         Ok(Self::page_of(page))
                     }
@@ -220,7 +239,7 @@ macro_rules! handle {
                 let op = stringify!($create_op);
                 let request = self.client.raw().$create_op().body(body).send();
                 let envelope = $crate::request::mutate(op, request).await?;
-                $crate::resources::value_id(op, &envelope)
+                $crate::resources::value_id(op, &self.client, &envelope)
             }
 
             #[doc = concat!(
@@ -250,7 +269,7 @@ macro_rules! handle {
                 let body = self.update_body(record)?;
                 let request = self.client.raw().$update_op().body(body).send();
                 let envelope = $crate::request::mutate(op, request).await?;
-                $crate::resources::value_id(op, &envelope)
+                $crate::resources::value_id(op, &self.client, &envelope)
             }
 
             #[doc = concat!(
@@ -299,6 +318,62 @@ macro_rules! handle {
                 let body = $crate::resources::run_body(op, key, ids, parameters)?;
                 let request = self.client.raw().$run().body(body).send();
                 $crate::request::mutate(op, request).await
+            }
+
+            #[doc = concat!(
+                "Every ", $name, " changed since `since`, as batches in `UpdatedOn` order, each ",
+                "with the checkpoint to resume from; see [`Changes`](crate::Changes) for the ",
+                "guarantee. Store each batch's checkpoint with its records."
+            )]
+            pub fn changes(
+                &self,
+                since: &$crate::Checkpoint,
+            ) -> $crate::Changes<$crate::types::$item> {
+                let client = self.client.clone();
+                let size = self.client.stream_page_size().get();
+                $crate::sync::changes(since, size, move |w: $crate::sync::Window| {
+                    let client = client.clone();
+                    async move {
+                        let raw = client.raw();
+                        let mut q = raw
+                            .$list()
+                            .order_by("UpdatedOn")
+                            .dir($crate::SortDirection::Ascending)
+                            .page(w.page)
+                            .size(w.size);
+                        if let Some(from) = w.from {
+                            q = q.$from_updated(from);
+                        }
+                        if let Some(to) = w.to {
+                            q = q.$to_updated(to);
+                        }
+                        let op = stringify!($list);
+                        let (page, date) = $crate::request::send_dated(op, q.send()).await?;
+                        Ok((Self::page_of(page), date))
+                    }
+                })
+            }
+
+            #[doc = concat!(
+                "Which of `known` no longer exist: a scan of every ", $name, " Id, then a ",
+                "batch get of the Ids the scan did not see (a scan that records shifted ",
+                "under can miss an Id; only Ids the server confirms missing are returned)."
+            )]
+            pub async fn gone(&self, known: &[i32]) -> $crate::Result<Vec<i32>> {
+                use futures::TryStreamExt;
+                let mut ids = std::collections::HashSet::new();
+                let mut all = self.stream(|q| q.order_by("Id"));
+                while let Some(record) = all.try_next().await? {
+                    ids.insert(record.id);
+                }
+                let unseen: Vec<i32> = known.iter().copied().filter(|id| !ids.contains(id)).collect();
+                let mut gone = Vec::new();
+                for chunk in unseen.chunks($crate::resources::BATCH_IDS) {
+                    let found: std::collections::HashSet<i32> =
+                        self.get_many(chunk).await?.iter().map(|r| r.id).collect();
+                    gone.extend(chunk.iter().copied().filter(|id| !found.contains(id)));
+                }
+                Ok(gone)
             }
 
             fn page_of(page: $crate::types::$page) -> $crate::Page<$crate::types::$item> {

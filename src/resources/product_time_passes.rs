@@ -28,6 +28,7 @@ super::handle!(
     update: ProductTimePassUpdate,
     page: ProductTimePassPage,
     query: ListProductTimePasses,
+    updated: [from_product_time_pass_updated_on, to_product_time_pass_updated_on],
     ops: [
         list_product_time_passes,
         get_product_time_pass,

@@ -35,6 +35,7 @@ super::handle!(
     update: TimePassUpdate,
     page: TimePassPage,
     query: ListTimePasses,
+    updated: [from_time_pass_updated_on, to_time_pass_updated_on],
     ops: [
         list_time_passes,
         get_time_pass,
