@@ -42,6 +42,9 @@ pub struct Context {
 
 type Out = Output<BufWriter<Stdout>>;
 
+/// Ids per batch get of `export --full`: about 1 kB of query string.
+const FULL_BATCH: u32 = 100;
+
 impl Context {
     /// An output for records of a resource: `--columns` checked against
     /// `fields`, else the resource's table columns or every field for csv.
@@ -181,7 +184,9 @@ async fn export<R: Resource>(ctx: &Context, r: R, args: ExportArgs) -> Result<()
     let recent = move |t: DateTime<Utc>| since.is_none_or(|s| t >= s);
     let items = r.stream(query);
     let (n, skipped) = if args.full {
-        let size = usize::try_from(ctx.page_size).unwrap_or(100);
+        // Batches no larger than a page, and small enough that their Ids
+        // keep the URL short (servers cap query strings at a few kB).
+        let size = usize::try_from(ctx.page_size.min(FULL_BATCH)).unwrap_or(1);
         let batches = items
             .try_filter(move |item| futures::future::ready(recent(item.updated_on())))
             .map_ok(|item| item.id())

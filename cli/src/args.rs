@@ -43,7 +43,7 @@ pub struct Global {
     /// Columns of table and csv output, comma-separated field names.
     #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,C")]
     pub columns: Vec<String>,
-    /// Records per request [default: 25 for one page, 100 for --all, export and --full].
+    /// Records per request [default: 25 for one page, 2000 for --all and export].
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: Option<u32>,
     /// Requests in flight at once when streaming pages [default: 4].
@@ -177,7 +177,7 @@ pub struct ExportArgs {
     /// Only records updated at or after this date (2025-01-31, 2025-01-31T10:00, RFC 3339; UTC unless given).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Full records (batch get of each page's Ids) instead of listing records.
+    /// Full records (batch gets of up to 100 Ids) instead of listing records.
     #[arg(long)]
     pub full: bool,
 }

@@ -29,10 +29,6 @@ use crate::args::{Action, Cli, Command, Format, Global};
 use crate::failure::{code, Failure};
 use crate::resource::Resource;
 
-/// Records per request for one page (the API's default).
-const PAGE_SIZE_ONE_PAGE: u32 = 25;
-/// Records per request when streaming: fewer requests against the read limit.
-const PAGE_SIZE_STREAM: u32 = 100;
 /// Pages in flight at once when streaming.
 const CONCURRENCY: u16 = 4;
 
@@ -101,11 +97,6 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
         Action::Export(_) => true,
         _ => false,
     };
-    let page_size = global.page_size.unwrap_or(if streaming {
-        PAGE_SIZE_STREAM
-    } else {
-        PAGE_SIZE_ONE_PAGE
-    });
     let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
 
     // Kept alive until the command is done; dropping it stops the server.
@@ -122,11 +113,15 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
     };
     let mut builder = Client::builder()
         .credentials(credentials)
-        .page_size(page_size)
         .concurrency(usize::from(concurrency))
         .user_agent(concat!("nexudus-cli/", env!("CARGO_PKG_VERSION")));
     if let Some(url) = base_url {
         builder = builder.base_url(url);
+    }
+    // Unset, the library's defaults apply: a screen's worth for one page,
+    // large pages for streams (the API limits requests, not records).
+    if let Some(size) = global.page_size {
+        builder = builder.page_size(size);
     }
     if let Some(retries) = global.retries {
         builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));
@@ -138,7 +133,12 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
     }
     let client = builder.build()?;
 
-    let ctx = context(&global, color, page_size, concurrency);
+    let page_size = if streaming {
+        client.stream_page_size()
+    } else {
+        client.page_size()
+    };
+    let ctx = context(&global, color, page_size.get(), concurrency);
     match resource {
         Which::Time => dispatch::<nexudus_timepasses::TimePasses>(&ctx, &client, action).await,
         Which::Coworker => {

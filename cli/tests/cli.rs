@@ -356,23 +356,30 @@ fn usage_errors_exit_2_and_name_the_choices() {
 #[test]
 fn export_from_a_flaky_throttling_server_gives_every_record_once() {
     let server = Serve::start(&["--fail-every", "10", "--read-limit", "20"]);
-    let export = server.run(&["coworkertimepasses", "export", "-o", "jsonl"]);
-    ok(&export);
-    let ids = export.ids();
-    assert_eq!(ids.len(), 1_000, "the stand-in's 1,000 CoworkerTimePasses");
-    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 1_000, "each once");
-    assert!(
-        export
-            .stderr
-            .contains("exported 1000 CoworkerTimePass records"),
-        "{}",
-        export.stderr
-    );
-    assert!(
-        export.stderr.contains("retr"),
-        "the summary counts retries: {}",
-        export.stderr
-    );
+    // Default settings (one large page), then pages of 25: 40 pages, four
+    // of them failing first, several throttled while four are in flight.
+    for extra in [&[][..], &["--page-size", "25"]] {
+        let export =
+            server.run(&[&["coworkertimepasses", "export", "-o", "jsonl"], extra].concat());
+        ok(&export);
+        let ids = export.ids();
+        assert_eq!(ids.len(), 1_000, "the stand-in's 1,000 CoworkerTimePasses");
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 1_000, "each once");
+        assert!(
+            export
+                .stderr
+                .contains("exported 1000 CoworkerTimePass records"),
+            "{}",
+            export.stderr
+        );
+        if !extra.is_empty() {
+            assert!(
+                !export.stderr.contains(" 0 retries"),
+                "failures were retried: {}",
+                export.stderr
+            );
+        }
+    }
 }
 
 #[test]
