@@ -258,7 +258,8 @@ impl Auth {
         previous: Option<Token>,
     ) -> Result<Token, Error> {
         if let Some(refresh) = previous.and_then(|t| t.refresh) {
-            match request(raw, grant, refresh_body(grant, &refresh), &self.secrets).await {
+            let body = refresh_body(grant, &refresh);
+            match async { request(raw, grant, body?, &self.secrets).await }.await {
                 Ok(token) => return Ok(token),
                 Err(e) => tracing::debug!(
                     status = e.status().map(|s| s.as_u16()),
@@ -266,26 +267,39 @@ impl Auth {
                 ),
             }
         }
-        request(raw, grant, password_body(grant), &self.secrets).await
+        request(raw, grant, password_body(grant)?, &self.secrets).await
     }
 }
 
-fn password_body(grant: &PasswordGrant) -> types::TokenRequest {
-    types::TokenRequest::PasswordGrant(types::PasswordGrant {
+/// The password grant's form; empty credentials are refused before sending
+/// (the spec's `minLength`, which the API enforces).
+fn password_body(grant: &PasswordGrant) -> Result<types::TokenRequest, Error> {
+    Ok(types::TokenRequest::PasswordGrant(types::PasswordGrant {
         grant_type: types::PasswordGrantGrantType::Password,
-        username: grant.email.clone(),
-        password: grant.password.expose_secret().to_owned(),
+        username: non_empty("the email", grant.email.clone())?,
+        password: non_empty("the password", grant.password.expose_secret().to_owned())?,
         totp: grant.totp.as_ref().map(|f| f()),
         client_id: grant.client_id.clone(),
-    })
+    }))
 }
 
-fn refresh_body(grant: &PasswordGrant, refresh: &SecretString) -> types::TokenRequest {
-    types::TokenRequest::RefreshTokenGrant(types::RefreshTokenGrant {
-        grant_type: types::RefreshTokenGrantGrantType::RefreshToken,
-        refresh_token: refresh.expose_secret().to_owned(),
-        client_id: Some(client_id(grant).to_owned()),
-    })
+fn refresh_body(
+    grant: &PasswordGrant,
+    refresh: &SecretString,
+) -> Result<types::TokenRequest, Error> {
+    Ok(types::TokenRequest::RefreshTokenGrant(
+        types::RefreshTokenGrant {
+            grant_type: types::RefreshTokenGrantGrantType::RefreshToken,
+            refresh_token: non_empty("the refresh token", refresh.expose_secret().to_owned())?,
+            client_id: Some(client_id(grant).to_owned()),
+        },
+    ))
+}
+
+/// A constrained string of the token form, or the reason it is refused
+/// (never the value: it may be a secret).
+fn non_empty<T: TryFrom<String>>(what: &str, value: String) -> Result<T, Error> {
+    T::try_from(value).map_err(|_| Error::invalid(TOKEN_OPERATION, format!("{what} is empty")))
 }
 
 /// The API requires the sign-in client_id on refresh, the email by default.

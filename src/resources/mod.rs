@@ -76,7 +76,9 @@ fn run_body(
         return Err(Error::invalid(operation, "the command key is empty"));
     }
     Ok(RunCommandRequest {
-        key: key.to_owned(),
+        key: key
+            .parse()
+            .map_err(|e| Error::invalid(operation, format!("command key: {e}")))?,
         ids: ids.to_vec(),
         parameters: parameters
             .iter()

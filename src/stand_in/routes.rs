@@ -375,11 +375,15 @@ async fn run<R: Resource>(State(s): State<Shared>, bytes: Bytes) -> Response {
         )])
     };
     if request.key.trim().is_empty() {
-        return error("Key", "is a required field".into(), request.key.into());
+        return error(
+            "Key",
+            "is a required field".into(),
+            request.key.to_string().into(),
+        );
     }
-    let Some(command) = R::commands().iter().find(|c| c.key == request.key) else {
+    let Some(command) = R::commands().iter().find(|c| c.key == *request.key) else {
         let message = format!("is not a command of {}", R::ENTITY);
-        return error("Key", message, request.key.into());
+        return error("Key", message, request.key.to_string().into());
     };
     if request.ids.is_empty() {
         return error("Ids", "is a required field".into(), serde_json::json!([]));
