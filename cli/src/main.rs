@@ -1,37 +1,204 @@
-//! `nexudus`: the project's command-line tool. Today one subcommand, `serve`
-//! (the stand-in Nexudus server); each subcommand lives in its own module.
+//! `nexudus`: the project's command-line tool. `nexudus [GLOBAL] <RESOURCE>
+//! <ACTION> [ARGS]` lists, exports, gets, creates, updates and deletes time
+//! passes through the typed client; `serve` runs the stand-in server;
+//! `--demo` runs any command against a stand-in started inside it. This file
+//! parses the command line, builds the client and maps failures to the
+//! documented exit codes.
 
+mod actions;
+mod args;
+mod credentials;
+mod demo;
+mod failure;
+mod fields;
+mod filters;
+mod output;
+mod progress;
+mod resource;
 mod serve;
+mod spec;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser};
+use nexudus_timepasses::{Client, Pacing, RetryPolicy};
 
-/// Command-line tool for the Nexudus time-pass API.
-#[derive(Debug, Parser)]
-#[command(name = "nexudus", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use crate::actions::Context;
+use crate::args::{Action, Cli, Command, Format, Global};
+use crate::failure::{code, Failure};
+use crate::resource::Resource;
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a stand-in Nexudus server on 127.0.0.1 until SIGINT or SIGTERM.
-    Serve(serve::Args),
-}
+/// Pages in flight at once when streaming.
+const CONCURRENCY: u16 = 4;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("nexudus: {message}");
-            ExitCode::FAILURE
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    progress::init(cli.global.verbose, color && std::io::stderr().is_terminal());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            return report(
+                Failure::new(code::OTHER, format!("cannot start: {e}")),
+                color,
+            )
         }
+    };
+    let outcome = runtime.block_on(run(cli, color));
+    // Stop the demo server's and the client's tasks without waiting on them.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => report(failure, color),
+    }
+}
+
+/// Prints a failure's lines on stderr and gives its exit code.
+fn report(failure: Failure, color: bool) -> ExitCode {
+    if !failure.message.is_empty() {
+        let styled = color && std::io::stderr().is_terminal();
+        let label = if styled {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
+        eprintln!("{label}: {}", failure.message);
+        if let Some(hint) = &failure.hint {
+            eprintln!("  {hint}");
+        }
+    }
+    ExitCode::from(failure.code)
+}
+
+async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
+    let Cli { global, command } = cli;
+    let (resource, action) = match command {
+        Command::Serve(args) => {
+            return serve::run(args)
+                .await
+                .map_err(|message| Failure::new(code::OTHER, message));
+        }
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "nexudus", &mut out);
+            return Ok(());
+        }
+        Command::TimePasses(a) => (Which::Time, a.action),
+        Command::CoworkerTimePasses(a) => (Which::Coworker, a.action),
+        Command::ProductTimePasses(a) => (Which::Product, a.action),
+    };
+
+    let streaming = match &action {
+        Action::List(list) => list.all,
+        Action::Export(_) => true,
+        _ => false,
+    };
+    let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
+
+    // Kept alive until the command is done; dropping it stops the server.
+    let (_demo, base_url, credentials) = if global.demo {
+        let (server, credentials) = demo::start(global.demo_records).await?;
+        let url = server.base_url().to_owned();
+        (Some(server), Some(url), credentials)
+    } else {
+        (
+            None,
+            global.base_url.clone(),
+            credentials::from_env(global.password_stdin)?,
+        )
+    };
+    let mut builder = Client::builder()
+        .credentials(credentials)
+        .concurrency(usize::from(concurrency))
+        .user_agent(concat!("nexudus-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(url) = base_url {
+        builder = builder.base_url(url);
+    }
+    // Unset, the library's defaults apply: a screen's worth for one page,
+    // large pages for streams (the API limits requests, not records).
+    if let Some(size) = global.page_size {
+        builder = builder.page_size(size);
+    }
+    if let Some(retries) = global.retries {
+        builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));
+    }
+    if global.demo {
+        // The stand-in is local and has no limits unless told: no need to
+        // spread requests out as the real API's limits ask.
+        builder = builder.pacing(Pacing::unlimited());
+    }
+    let client = builder.build()?;
+
+    let page_size = if streaming {
+        client.stream_page_size()
+    } else {
+        client.page_size()
+    };
+    let ctx = context(&global, color, page_size.get(), concurrency);
+    match resource {
+        Which::Time => dispatch::<nexudus_timepasses::TimePasses>(&ctx, &client, action).await,
+        Which::Coworker => {
+            dispatch::<nexudus_timepasses::CoworkerTimePasses>(&ctx, &client, action).await
+        }
+        Which::Product => {
+            dispatch::<nexudus_timepasses::ProductTimePasses>(&ctx, &client, action).await
+        }
+    }
+}
+
+/// The resource a command names.
+enum Which {
+    /// TimePass.
+    Time,
+    /// CoworkerTimePass.
+    Coworker,
+    /// ProductTimePass.
+    Product,
+}
+
+async fn dispatch<R: Resource>(
+    ctx: &Context,
+    client: &Client,
+    action: Action,
+) -> Result<(), Failure> {
+    match actions::run(ctx, R::of(client), action).await {
+        // The reader of stdout went away: done, quietly.
+        Err(f) if f.code == code::OK => Ok(()),
+        other => other,
+    }
+}
+
+/// The output settings: table on a terminal, JSON lines when piped.
+fn context(global: &Global, color: bool, page_size: u32, concurrency: u16) -> Context {
+    let terminal = std::io::stdout().is_terminal();
+    let format = global.output.unwrap_or(if terminal {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    // COLUMNS first (set by shells and by users who want another width),
+    // then the terminal's size; a size of almost nothing (a pseudo-terminal
+    // that was never sized) leaves tables unbounded rather than one letter wide.
+    let width = if terminal {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .or_else(|| comfy_table::Table::new().width())
+            .filter(|w| *w >= 20)
+    } else {
+        None
+    };
+    Context {
+        format,
+        columns: global.columns.clone(),
+        quiet: global.quiet,
+        styled: color && terminal,
+        width,
+        concurrency: usize::from(concurrency),
+        page_size,
     }
 }

@@ -1,0 +1,234 @@
+//! The command line, as clap derive types: global options, the three
+//! resources (with the API's names and `time-passes`-style aliases), their
+//! actions, and the other subcommands (`serve`, `completions`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::failure::EXIT_CODES_HELP;
+use crate::filters::FilterArgs;
+
+const ABOUT: &str = "Command-line tool for the Nexudus time-pass API: TimePass, CoworkerTimePass and ProductTimePass";
+
+const AFTER_HELP: &str = "\
+Credentials come from the environment, never from the command line:
+  NEXUDUS_TOKEN                      a bearer token, or
+  NEXUDUS_EMAIL + NEXUDUS_PASSWORD   an account (or NEXUDUS_EMAIL with --password-stdin)
+  NEXUDUS_TOTP                       the two-factor code, when the account needs one
+With --demo, a stand-in server with its own data and account runs inside the command.";
+
+/// `nexudus [GLOBAL] <RESOURCE> <ACTION> [ARGS]`.
+#[derive(Debug, Parser)]
+#[command(name = "nexudus", version, about = ABOUT, after_help = format!("{AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
+pub struct Cli {
+    /// Options that apply to every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every command; they may stand before or after the subcommands.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The API's base URL.
+    #[arg(long, global = true, env = "NEXUDUS_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Read the password from the first line of stdin (with NEXUDUS_EMAIL).
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+    /// Output format [default: table on a terminal, jsonl when piped].
+    #[arg(short, long, global = true, value_enum)]
+    pub output: Option<Format>,
+    /// Columns of table and csv output, comma-separated field names.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,C")]
+    pub columns: Vec<String>,
+    /// Records per request [default: 25 for one page, 2000 for --all and export].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: Option<u32>,
+    /// Requests in flight at once when streaming pages [default: 4].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Retries of a request that was throttled or met a passing failure
+    /// (0: none) [default: 3].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: Option<u32>,
+    /// Trace requests on stderr (-v requests, -vv everything).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress bar, no summary line; errors only.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Run against a stand-in server started inside this command (seeded
+    /// data, a free port on 127.0.0.1, its own account): try anything with no account.
+    #[arg(long, global = true, conflicts_with = "base_url")]
+    pub demo: bool,
+    /// CoworkerTimePass records the demo server seeds.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        default_value_t = 1_000,
+        requires = "demo"
+    )]
+    pub demo_records: usize,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table fitted to the terminal.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV with a header row; lists and objects as JSON text.
+    Csv,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pass definitions that let customers check in.
+    #[command(name = "timepasses", visible_aliases = ["time-passes", "timepass", "time-pass"])]
+    TimePasses(ResourceArgs),
+    /// Passes held by customers.
+    #[command(
+        name = "coworkertimepasses",
+        visible_aliases = ["coworker-time-passes", "coworkertimepass", "coworker-time-pass"]
+    )]
+    CoworkerTimePasses(ResourceArgs),
+    /// Time passes that products grant.
+    #[command(
+        name = "producttimepasses",
+        visible_aliases = ["product-time-passes", "producttimepass", "product-time-pass"]
+    )]
+    ProductTimePasses(ResourceArgs),
+    /// Run a stand-in Nexudus server on 127.0.0.1 until SIGINT or SIGTERM.
+    Serve(crate::serve::Args),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// A resource's action.
+#[derive(Debug, Args)]
+pub struct ResourceArgs {
+    /// What to do with the records.
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// What can be done with a resource's records.
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// One page of records, or every page with --all.
+    List(ListArgs),
+    /// Every record, streamed.
+    Export(ExportArgs),
+    /// Full records by Id (one request for all of them).
+    Get {
+        /// Record Ids.
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i32>,
+    },
+    /// Create a record.
+    Create(CreateArgs),
+    /// Change fields of a record, keeping every other field as stored.
+    Update(UpdateArgs),
+    /// Delete records.
+    Delete(DeleteArgs),
+    /// The commands the API offers for these records, or for one record.
+    Commands {
+        /// Only commands for this record.
+        #[arg(value_name = "ID")]
+        id: Option<i32>,
+    },
+    /// Run a command on records.
+    Run(RunArgs),
+}
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Filters and sorting.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Every page, streamed, instead of one.
+    #[arg(long, conflicts_with = "page")]
+    pub all: bool,
+    /// The page to show, from 1.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page: Option<u32>,
+    /// Stop after this many records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+/// Options of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Filters and sorting.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Only records updated at or after this date (2025-01-31, 2025-01-31T10:00, RFC 3339; UTC unless given).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Full records (batch gets of up to 100 Ids) instead of listing records.
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// Options of `create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// A field's value, repeatable: `--set Notes=hello`; `Field:=JSON` takes
+    /// JSON (`--set Businesses:=[1,2]`, `--set Price:=null`).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// The record as a JSON object, from a file or `-` for stdin; --set values apply on top.
+    #[arg(long, value_name = "FILE|-")]
+    pub json: Option<String>,
+}
+
+/// Options of `update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The record's Id.
+    #[arg(value_name = "ID")]
+    pub id: i32,
+    /// A field's new value, repeatable (as for create).
+    #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
+    pub set: Vec<String>,
+    /// Show the field-by-field change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Record Ids.
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<i32>,
+    /// Delete without asking (needed when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The command's key (see `commands`).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// Records to run it on, repeatable.
+    #[arg(long = "id", value_name = "ID", required = true)]
+    pub ids: Vec<i32>,
+    /// A parameter of the command, repeatable: `--param Name=Value`.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
