@@ -262,19 +262,21 @@ impl ClientBuilder {
                 .or(self.page_size)
                 .unwrap_or(DEFAULT_STREAM_PAGE_SIZE),
         )?;
-        // A caller's HTTP client keeps its own timeout unless one was set here.
-        let attempt_timeout = match &self.http {
-            Some(_) => self.timeout,
-            None => Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)),
-        };
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .user_agent(self.user_agent)
-                .redirect(reqwest::redirect::Policy::custom(same_origin_only))
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        // The client's own HTTP client carries the attempt timeout itself
+        // (no per-request setting to store on every attempt); a caller's
+        // keeps its own timeout unless one was set here.
+        let (http, attempt_timeout) = match self.http {
+            Some(http) => (http, self.timeout),
+            None => {
+                let http = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                    .user_agent(self.user_agent)
+                    .redirect(reqwest::redirect::Policy::custom(same_origin_only))
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+                (http, None)
+            }
         };
         let hooks = Hooks::new(
             Auth::new(self.credentials)?,

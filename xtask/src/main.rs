@@ -5,6 +5,7 @@
 //! into `tools/node_modules`, Python tools from `tools/requirements.txt` into
 //! `target/xtask-venv`.
 
+mod bench;
 mod check;
 mod contract;
 mod generate;
@@ -54,6 +55,11 @@ commands:
              property-based tests generated from openapi.yaml against the
              stand-in, default checks, known findings in
              tools/schemathesis-baseline.json
+  bench      run the benchmark (examples/bench.rs, release) against the
+             stand-in: exports at the defaults and tuned, sequential, a
+             hand-written reqwest loop, pacing against server limits,
+             per-call overhead, peak RSS; one table, written with a chart
+             to target/bench/
   check      what CI runs, in order: lint, reuse, contract, reference, live, cargo fmt
              --check, clippy -D warnings, rustdoc -D warnings,
              cargo test --workspace --features nexudus-timepasses/stand-in,
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
         "reference" => reference::run(&ws),
         "live" => live::run(&ws),
         "schemathesis" => schemathesis::run(&ws),
+        "bench" => bench::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
