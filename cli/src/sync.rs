@@ -106,6 +106,7 @@ pub fn name(resource: Resource) -> &'static str {
 /// `nexudus sync` from the command line: connects (or starts the demo
 /// stand-in), runs, and stops cleanly on Ctrl-C.
 pub async fn command(args: Args) -> Result<ExitCode, String> {
+    sqlite_path(&args.into)?;
     let connection = args.connect.connect().await?;
     tokio::select! {
         result = run(&connection.client, &args) => {

@@ -4,7 +4,7 @@
 //! (on the `cli` branch) feed the same `Client` in.
 
 use nexudus_timepasses::stand_in::StandIn;
-use nexudus_timepasses::{Client, Credentials, RetryPolicy, DEFAULT_BASE_URL};
+use nexudus_timepasses::{Client, Credentials, Pacing, RetryPolicy, DEFAULT_BASE_URL};
 
 /// How to reach the API.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,6 +20,10 @@ pub struct ConnectArgs {
     /// Records per listing page (the client's default when unset).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: Option<u32>,
+    /// Client-side pacing of reads, per minute (the client's default, 120,
+    /// when unset; 0: no pacing, the server's throttling still applies).
+    #[arg(long)]
+    pub reads_per_minute: Option<u32>,
     /// Retries of a failed or throttled request (the client's default, 3,
     /// when unset; 0 turns retries off).
     #[arg(long)]
@@ -51,6 +55,9 @@ impl ConnectArgs {
             .credentials(credentials);
         if let Some(size) = self.page_size {
             builder = builder.page_size(size).stream_page_size(size);
+        }
+        if let Some(reads) = self.reads_per_minute {
+            builder = builder.pacing(Pacing::default().reads_per_minute(reads));
         }
         if let Some(retries) = self.retries {
             let policy = if retries == 0 {
