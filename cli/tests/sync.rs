@@ -289,7 +289,7 @@ async fn writer(client: Client, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) -> 
                     coworker_product_unique_id: None,
                     create_multiple: 1,
                     expire_date: None,
-                    free: Some(n % 2 == 0),
+                    free: Some(n.is_multiple_of(2)),
                     notes: Some(format!("created {n}")),
                     price: None,
                     purchase_order: None,
@@ -611,4 +611,62 @@ async fn postgres_is_refused_with_a_clear_message() {
         stderr.contains("not supported") && stderr.contains("sqlite:PATH"),
         "{stderr}"
     );
+}
+
+/// The figures of the note, not a check: a first sync of 10,000
+/// CoworkerTimePasses and an incremental one after 1% of them changed,
+/// against the stand-in's defaults (no limits), with the client's defaults
+/// and then without client pacing. Run it on a release build:
+/// `cargo test --release -p nexudus-cli --test sync -- --ignored --nocapture measure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand on a release build"]
+async fn measure_first_and_incremental_sync_of_10_000() {
+    for pacing in [&[][..], &["--reads-per-minute", "0"][..]] {
+        let server = start(StandIn::builder().coworker_time_passes(10_000)).await;
+        let client = client(&server);
+        let db = db_path("measure");
+        let run = |extra: &'static [&'static str]| {
+            let mut cmd = Command::new(BIN);
+            cmd.arg("sync")
+                .arg("--into")
+                .arg(format!("sqlite:{}", db.display()))
+                .args(["--base-url", server.base_url(), "coworkertimepasses"])
+                .args(extra)
+                .env_remove("NEXUDUS_TOKEN")
+                .env("NEXUDUS_EMAIL", server.email())
+                .env("NEXUDUS_PASSWORD", server.password());
+            cmd
+        };
+        let measure = |label: &str, before: u64, started: std::time::Instant, out: &Output| {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            eprintln!(
+                "{label} {pacing:?}: {:.2} s, {} requests at the stand-in\n  {}",
+                started.elapsed().as_secs_f64(),
+                server.stats().requests() - before,
+                String::from_utf8_lossy(&out.stderr)
+                    .trim()
+                    .replace('\n', "\n  ")
+            );
+        };
+        let (before, started) = (server.stats().requests(), std::time::Instant::now());
+        let out = run(pacing).output().await.unwrap();
+        measure("first sync", before, started, &out);
+
+        let cw = client.coworker_time_passes();
+        let ids: Vec<i32> = cw.all(|q| q).await.unwrap().iter().map(|r| r.id).collect();
+        for id in ids.iter().step_by(100) {
+            cw.update(*id, |r| r.notes = Some("changed".into()))
+                .await
+                .unwrap();
+        }
+        let (before, started) = (server.stats().requests(), std::time::Instant::now());
+        let out = run(pacing).output().await.unwrap();
+        measure("incremental after 100 changes", before, started, &out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("0 inserted, 100 updated"), "{stderr}");
+    }
 }

@@ -401,7 +401,9 @@ mod tests {
         let cp = Checkpoint::default();
         let (o, _) = store.apply(&table, &[a], &[], Some(("t", &cp))).unwrap();
         assert_eq!(o, [(1, Outcome::Inserted)]);
-        let (o, _) = store.apply(&table, &[b.clone()], &[], None).unwrap();
+        let (o, _) = store
+            .apply(&table, std::slice::from_ref(&b), &[], None)
+            .unwrap();
         assert_eq!(o, [(1, Outcome::Updated)]);
         let (o, _) = store.apply(&table, &[b], &[], None).unwrap();
         assert_eq!(o, [(1, Outcome::Unchanged)]);
