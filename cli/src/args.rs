@@ -53,6 +53,10 @@ pub struct Global {
     /// (0: none) [default: 3].
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: Option<u32>,
+    /// Client-side pacing of reads, per minute (0: none; the server's
+    /// throttling still applies) [default: 120, none with --demo].
+    #[arg(long, global = true, value_name = "N")]
+    pub reads_per_minute: Option<u32>,
     /// Trace requests on stderr (-v requests, -vv everything).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -107,6 +111,10 @@ pub enum Command {
     ProductTimePasses(ResourceArgs),
     /// Run a stand-in Nexudus server on 127.0.0.1 until SIGINT or SIGTERM.
     Serve(crate::serve::Args),
+    /// Keep a SQLite database up to date with the API, incrementally.
+    Sync(crate::sync::Args),
+    /// Compare what the API sends with the spec; exit code 7 on drift.
+    Drift(crate::drift::Args),
     /// Print a shell completion script.
     Completions {
         /// The shell.

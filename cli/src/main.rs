@@ -9,6 +9,7 @@ mod actions;
 mod args;
 mod credentials;
 mod demo;
+mod drift;
 mod failure;
 mod fields;
 mod filters;
@@ -17,6 +18,7 @@ mod progress;
 mod resource;
 mod serve;
 mod spec;
+mod sync;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -87,6 +89,16 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut Cli::command(), "nexudus", &mut out);
             return Ok(());
         }
+        Command::Sync(args) => {
+            let (_demo, client) = connect(&global, CONCURRENCY).await?;
+            return exit_code(sync::command(&client, &args).await);
+        }
+        Command::Drift(args) => {
+            let (_demo, client) = connect(&global, CONCURRENCY).await?;
+            // A table unless JSON is asked for (the findings are one list).
+            let json = matches!(global.output, Some(Format::Json | Format::Jsonl));
+            return exit_code(drift::run(&client, &args, json).await);
+        }
         Command::TimePasses(a) => (Which::Time, a.action),
         Command::CoworkerTimePasses(a) => (Which::Coworker, a.action),
         Command::ProductTimePasses(a) => (Which::Product, a.action),
@@ -100,38 +112,7 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
     let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
 
     // Kept alive until the command is done; dropping it stops the server.
-    let (_demo, base_url, credentials) = if global.demo {
-        let (server, credentials) = demo::start(global.demo_records).await?;
-        let url = server.base_url().to_owned();
-        (Some(server), Some(url), credentials)
-    } else {
-        (
-            None,
-            global.base_url.clone(),
-            credentials::from_env(global.password_stdin)?,
-        )
-    };
-    let mut builder = Client::builder()
-        .credentials(credentials)
-        .concurrency(usize::from(concurrency))
-        .user_agent(concat!("nexudus-cli/", env!("CARGO_PKG_VERSION")));
-    if let Some(url) = base_url {
-        builder = builder.base_url(url);
-    }
-    // Unset, the library's defaults apply: a screen's worth for one page,
-    // large pages for streams (the API limits requests, not records).
-    if let Some(size) = global.page_size {
-        builder = builder.page_size(size);
-    }
-    if let Some(retries) = global.retries {
-        builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));
-    }
-    if global.demo {
-        // The stand-in is local and has no limits unless told: no need to
-        // spread requests out as the real API's limits ask.
-        builder = builder.pacing(Pacing::unlimited());
-    }
-    let client = builder.build()?;
+    let (_demo, client) = connect(&global, concurrency).await?;
 
     let page_size = if streaming {
         client.stream_page_size()
@@ -200,5 +181,58 @@ fn context(global: &Global, color: bool, page_size: u32, concurrency: u16) -> Co
         width,
         concurrency: usize::from(concurrency),
         page_size,
+    }
+}
+
+/// The client the global options describe, and the demo stand-in when
+/// `--demo` started one (it stops when dropped: keep it while the client is
+/// used).
+async fn connect(
+    global: &Global,
+    concurrency: u16,
+) -> Result<(Option<nexudus_timepasses::stand_in::StandIn>, Client), Failure> {
+    let (demo, base_url, credentials) = if global.demo {
+        let (server, credentials) = demo::start(global.demo_records).await?;
+        let url = server.base_url().to_owned();
+        (Some(server), Some(url), credentials)
+    } else {
+        (
+            None,
+            global.base_url.clone(),
+            credentials::from_env(global.password_stdin)?,
+        )
+    };
+    let mut builder = Client::builder()
+        .credentials(credentials)
+        .concurrency(usize::from(concurrency))
+        .user_agent(concat!("nexudus-cli/", env!("CARGO_PKG_VERSION")));
+    if let Some(url) = base_url {
+        builder = builder.base_url(url);
+    }
+    // Unset, the library's defaults apply: a screen's worth for one page,
+    // large pages for streams (the API limits requests, not records).
+    if let Some(size) = global.page_size {
+        builder = builder.page_size(size);
+    }
+    if let Some(retries) = global.retries {
+        builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));
+    }
+    if global.demo {
+        // The stand-in is local and has no limits unless told: no need to
+        // spread requests out as the real API's limits ask.
+        builder = builder.pacing(Pacing::unlimited());
+    }
+    if let Some(reads) = global.reads_per_minute {
+        builder = builder.pacing(Pacing::default().reads_per_minute(reads));
+    }
+    Ok((demo, builder.build()?))
+}
+
+/// A subcommand's own exit code (0 is success) as the command's outcome.
+fn exit_code(outcome: Result<u8, String>) -> Result<(), Failure> {
+    match outcome {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(Failure::new(code, String::new())),
+        Err(message) => Err(Failure::new(code::OTHER, message)),
     }
 }

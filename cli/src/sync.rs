@@ -1,0 +1,448 @@
+//! `nexudus sync --into sqlite:PATH [RESOURCE...]`: keeps a SQLite database
+//! up to date with the API, incrementally and resumably.
+//!
+//! Per resource: read the checkpoint from `sync_state` (none: a full load),
+//! walk every record changed since it (`changes`, at-least-once), fetch the
+//! full records of each listing batch by batch get (listings omit fields),
+//! then write that batch's rows and its checkpoint in ONE transaction. A run
+//! that stops anywhere (Ctrl-C, a crash, a failed request) leaves the
+//! database at the end of a committed batch with the checkpoint that covers
+//! it; the next run resumes there, and the upsert by Id makes records read
+//! again harmless. Deleted records: a listed record that the batch get no
+//! longer finds is gone, and its row is deleted at once; `--detect-deletes`
+//! scans every Id (`gone`) and deletes the rows of records that no longer
+//! exist; `--full` reloads everything and deletes the rows it did not see.
+
+mod counter;
+mod schema;
+mod store;
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nexudus_timepasses::drift::Resource;
+use nexudus_timepasses::types::{CoworkerTimePass, ProductTimePass, TimePass};
+use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use counter::Requests;
+use store::{Outcome, Store};
+
+/// Ids per batch get (the URL stays short; the library's `gone` uses the same).
+const BATCH_IDS: usize = 100;
+
+/// Options of `nexudus sync`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database: `sqlite:PATH` (created when missing).
+    #[arg(long, value_name = "sqlite:PATH")]
+    into: String,
+    /// Resources to sync: timepasses, coworkertimepasses, producttimepasses
+    /// (also spelled time-passes, coworker-time-passes, ...); none: all three.
+    #[arg(value_name = "RESOURCE", value_parser = parse_resource)]
+    resources: Vec<Resource>,
+    /// Reload everything from the start, and delete the rows of records not
+    /// seen (ignores the stored checkpoint).
+    #[arg(long)]
+    full: bool,
+    /// After the changes, scan every Id and delete the rows of records that
+    /// no longer exist.
+    #[arg(long)]
+    detect_deletes: bool,
+}
+
+/// A resource named on the command line: case, `-` and `_` do not matter,
+/// and the singular is accepted.
+pub fn parse_resource(text: &str) -> Result<Resource, String> {
+    let folded: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match folded.strip_suffix("es").unwrap_or(&folded) {
+        "timepass" => Ok(Resource::TimePasses),
+        "coworkertimepass" => Ok(Resource::CoworkerTimePasses),
+        "producttimepass" => Ok(Resource::ProductTimePasses),
+        _ => Err(format!(
+            "unknown resource {text:?}: use timepasses, coworkertimepasses or producttimepasses"
+        )),
+    }
+}
+
+/// The resources asked for, in the order given, each once; none: all.
+pub fn chosen(resources: &[Resource]) -> Vec<Resource> {
+    let mut out = Vec::new();
+    for r in if resources.is_empty() {
+        &Resource::ALL[..]
+    } else {
+        resources
+    } {
+        if !out.contains(r) {
+            out.push(*r);
+        }
+    }
+    out
+}
+
+/// The command-line name of a resource, also its table's name.
+pub fn name(resource: Resource) -> &'static str {
+    match resource {
+        Resource::TimePasses => "timepasses",
+        Resource::CoworkerTimePasses => "coworkertimepasses",
+        Resource::ProductTimePasses => "producttimepasses",
+    }
+}
+
+/// `nexudus sync` from the command line: runs, and stops cleanly on
+/// Ctrl-C (exit code 130). Returns the exit code.
+pub async fn command(client: &Client, args: &Args) -> Result<u8, String> {
+    sqlite_path(&args.into)?;
+    tokio::select! {
+        result = run(client, args) => result.map(|()| 0),
+        _ = tokio::signal::ctrl_c() => {
+            // The run is dropped at an await point, never inside a
+            // transaction (they hold no await), so every committed batch
+            // stands with its checkpoint.
+            eprintln!("nexudus: interrupted; committed batches are kept, run the same command to resume");
+            Ok(130)
+        }
+    }
+}
+
+/// The counts of one resource's run.
+#[derive(Debug, Default)]
+struct Summary {
+    /// Final outcome per Id: inserted beats updated beats unchanged.
+    outcomes: HashMap<i32, Outcome>,
+    deleted: u64,
+    read: u64,
+    rows: u64,
+    requests: u64,
+    elapsed: Duration,
+}
+
+impl Summary {
+    fn note(&mut self, id: i32, outcome: Outcome) {
+        let rank = |o: &Outcome| match o {
+            Outcome::Inserted => 2,
+            Outcome::Updated => 1,
+            Outcome::Unchanged => 0,
+        };
+        let slot = self.outcomes.entry(id).or_insert(outcome);
+        if rank(&outcome) > rank(slot) {
+            *slot = outcome;
+        }
+    }
+
+    fn line(&self, resource: &str) -> String {
+        let count = |o| self.outcomes.values().filter(|x| **x == o).count() as u64;
+        let (inserted, updated) = (count(Outcome::Inserted), count(Outcome::Updated));
+        // Unchanged: rows this run left as they were, read or not.
+        let unchanged = self.rows.saturating_sub(inserted + updated);
+        format!(
+            "{resource}: {inserted} inserted, {updated} updated, {} deleted, {unchanged} unchanged \
+             ({} rows; {} records read) in {:.1} s, {} requests",
+            self.deleted,
+            self.rows,
+            self.read,
+            self.elapsed.as_secs_f64(),
+            self.requests,
+        )
+    }
+}
+
+/// Syncs the chosen resources into the database of `args`, with `client`.
+pub async fn run(client: &Client, args: &Args) -> Result<(), String> {
+    let path = sqlite_path(&args.into)?;
+    let mut store = Store::open(&path)?;
+    let requests = Requests::default();
+    let started = Instant::now();
+    for resource in chosen(&args.resources) {
+        let mut summary = Summary::default();
+        let before = requests.get();
+        let clock = Instant::now();
+        let result = requests
+            .count(sync_one(client, &mut store, resource, args, &mut summary))
+            .await;
+        summary.requests = requests.get() - before;
+        summary.elapsed = clock.elapsed();
+        eprintln!("{}", summary.line(name(resource)));
+        result.map_err(|e| {
+            format!(
+                "{}: {e} (committed batches are kept; run the same command to resume)",
+                name(resource)
+            )
+        })?;
+    }
+    eprintln!(
+        "sync: done in {:.1} s, {} requests",
+        started.elapsed().as_secs_f64(),
+        requests.get()
+    );
+    Ok(())
+}
+
+/// The file of `sqlite:PATH` (also `sqlite://PATH`); PostgreSQL is refused.
+fn sqlite_path(into: &str) -> Result<PathBuf, String> {
+    if let Some(rest) = into.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err("--into sqlite:PATH needs a path".into());
+        }
+        return Ok(PathBuf::from(path));
+    }
+    if into.starts_with("postgres://") || into.starts_with("postgresql://") {
+        return Err(
+            "--into postgres://… is not supported: this build writes SQLite only (--into sqlite:PATH)"
+                .into(),
+        );
+    }
+    Err(format!("--into {into:?}: expected sqlite:PATH"))
+}
+
+/// One resource: changes since the checkpoint, then deletes.
+async fn sync_one(
+    client: &Client,
+    store: &mut Store,
+    resource: Resource,
+    args: &Args,
+    summary: &mut Summary,
+) -> Result<(), String> {
+    let key = name(resource);
+    let table = store.table(key, columns(resource)?)?;
+    let since = if args.full {
+        Checkpoint::default()
+    } else {
+        store.checkpoint(key)?.unwrap_or_default()
+    };
+    let progress = progress(key);
+    let mut seen = HashSet::new();
+    let mut batches = changes(client, resource, &since);
+    while let Some(batch) = batches.try_next().await.map_err(|e| e.to_string())? {
+        let (listed, checkpoint) = batch;
+        summary.read += listed.len() as u64;
+        // A record whose stored UpdatedOn is the listing's is already
+        // stored as it is: no need to fetch it (unless reloading).
+        let ids: Vec<i32> = if args.full {
+            listed.iter().map(|(id, _)| *id).collect()
+        } else {
+            let ids: Vec<i32> = listed.iter().map(|(id, _)| *id).collect();
+            let stored = store.updated_on(&table, &ids)?;
+            listed
+                .iter()
+                .filter(|(id, at)| at.is_none() || stored.get(id) != at.as_ref())
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let records = full_records(client, resource, &ids).await?;
+        let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
+        // Listed, then gone before the batch get: the server confirms it
+        // was deleted.
+        let vanished: Vec<i32> = ids
+            .iter()
+            .copied()
+            .filter(|id| !found.contains(id))
+            .collect();
+        let (outcomes, deleted) =
+            store.apply(&table, &records, &vanished, Some((key, &checkpoint)))?;
+        let fetched: HashSet<i32> = ids.into_iter().collect();
+        for (id, _) in &listed {
+            if !fetched.contains(id) {
+                summary.note(*id, Outcome::Unchanged);
+            }
+        }
+        for (id, outcome) in outcomes {
+            summary.note(id, outcome);
+        }
+        if args.full {
+            seen.extend(
+                listed
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .filter(|id| found.contains(id)),
+            );
+        }
+        summary.deleted += deleted;
+        progress.set_message(format!("{key}: {} records read", summary.read));
+    }
+    if args.full {
+        // Rows not seen by a full walk are of records that no longer
+        // exist; a batch get confirms each before its row goes.
+        let unseen: Vec<i32> = store
+            .ids(&table)?
+            .into_iter()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        let found: HashSet<i32> = full_records(client, resource, &unseen)
+            .await?
+            .iter()
+            .filter_map(record_id)
+            .collect();
+        let gone: Vec<i32> = unseen
+            .into_iter()
+            .filter(|id| !found.contains(id))
+            .collect();
+        summary.deleted += store.apply(&table, &[], &gone, None)?.1;
+    } else if args.detect_deletes {
+        progress.set_message(format!("{key}: scanning Ids for deletes"));
+        let known = store.ids(&table)?;
+        let gone = gone(client, resource, &known).await?;
+        summary.deleted += store.apply(&table, &[], &gone, None)?.1;
+    }
+    progress.finish_and_clear();
+    summary.rows = store.count(&table)?;
+    Ok(())
+}
+
+fn record_id(record: &Value) -> Option<i32> {
+    record
+        .get("Id")
+        .and_then(Value::as_i64)
+        .and_then(|id| i32::try_from(id).ok())
+}
+
+/// A spinner on stderr when it is a terminal; hidden otherwise.
+fn progress(key: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("{key}: reading changes"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// The table's columns: the fields of the resource's full record.
+fn columns(resource: Resource) -> Result<Vec<schema::Column>, String> {
+    match resource {
+        Resource::TimePasses => schema::columns::<TimePass>(),
+        Resource::CoworkerTimePasses => schema::columns::<CoworkerTimePass>(),
+        Resource::ProductTimePasses => schema::columns::<ProductTimePass>(),
+    }
+}
+
+/// A listing batch as (Id, `UpdatedOn` as the full record's JSON spells
+/// it) pairs, and the checkpoint after it.
+type Listed = (Vec<(i32, Option<String>)>, Checkpoint);
+
+/// The resource's changes since `since`, as [`Listed`] batches.
+fn changes(
+    client: &Client,
+    resource: Resource,
+    since: &Checkpoint,
+) -> futures::stream::BoxStream<'static, nexudus_timepasses::Result<Listed>> {
+    fn listed<T: Record>(batch: ChangeBatch<T>) -> Listed {
+        let ids = batch
+            .records
+            .iter()
+            .map(|r| {
+                let at = serde_json::to_value(r.updated_on()).ok();
+                (
+                    r.id(),
+                    at.as_ref().and_then(Value::as_str).map(str::to_owned),
+                )
+            })
+            .collect();
+        (ids, batch.checkpoint)
+    }
+    match resource {
+        Resource::TimePasses => client.time_passes().changes(since).map_ok(listed).boxed(),
+        Resource::CoworkerTimePasses => client
+            .coworker_time_passes()
+            .changes(since)
+            .map_ok(listed)
+            .boxed(),
+        Resource::ProductTimePasses => client
+            .product_time_passes()
+            .changes(since)
+            .map_ok(listed)
+            .boxed(),
+    }
+}
+
+/// The full records of `ids` as JSON, by batch gets of at most
+/// [`BATCH_IDS`], as many at once as the client's concurrency.
+async fn full_records(
+    client: &Client,
+    resource: Resource,
+    ids: &[i32],
+) -> Result<Vec<Value>, String> {
+    async fn get<T: Serialize>(
+        fetched: impl std::future::Future<Output = nexudus_timepasses::Result<Vec<T>>>,
+    ) -> Result<Vec<Value>, String> {
+        let records = fetched.await.map_err(|e| e.to_string())?;
+        records
+            .iter()
+            .map(|r| serde_json::to_value(r).map_err(|e| format!("cannot encode a record: {e}")))
+            .collect()
+    }
+    let chunks = futures::stream::iter(ids.chunks(BATCH_IDS))
+        .map(|chunk| async move {
+            match resource {
+                Resource::TimePasses => get(client.time_passes().get_many(chunk)).await,
+                Resource::CoworkerTimePasses => {
+                    get(client.coworker_time_passes().get_many(chunk)).await
+                }
+                Resource::ProductTimePasses => {
+                    get(client.product_time_passes().get_many(chunk)).await
+                }
+            }
+        })
+        .buffered(client.concurrency().max(1));
+    let batches: Vec<Vec<Value>> = chunks.try_collect().await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+/// Which of `known` no longer exist on the server.
+async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<i32>, String> {
+    let result = match resource {
+        Resource::TimePasses => client.time_passes().gone(known).await,
+        Resource::CoworkerTimePasses => client.coworker_time_passes().gone(known).await,
+        Resource::ProductTimePasses => client.product_time_passes().gone(known).await,
+    };
+    result.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_have_aliases() {
+        for text in ["timepasses", "time-passes", "TimePass", "time_passes"] {
+            assert_eq!(parse_resource(text), Ok(Resource::TimePasses));
+        }
+        assert_eq!(
+            parse_resource("coworker-time-passes"),
+            Ok(Resource::CoworkerTimePasses)
+        );
+        assert_eq!(
+            parse_resource("ProductTimePasses"),
+            Ok(Resource::ProductTimePasses)
+        );
+        assert!(parse_resource("passes").is_err());
+        assert_eq!(chosen(&[]), Resource::ALL.to_vec());
+    }
+
+    #[test]
+    fn into_takes_sqlite_and_refuses_the_rest() {
+        assert_eq!(sqlite_path("sqlite:a.db"), Ok(PathBuf::from("a.db")));
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/a.db"),
+            Ok(PathBuf::from("/tmp/a.db"))
+        );
+        assert!(sqlite_path("sqlite:").is_err());
+        assert!(sqlite_path("postgres://localhost/db")
+            .unwrap_err()
+            .contains("not supported"));
+        assert!(sqlite_path("a.db").is_err());
+    }
+}

@@ -1,0 +1,669 @@
+//! Tests of `nexudus sync`: the built binary syncs from a stand-in started
+//! in this process, while a writer changes records through the API, while
+//! it is killed, and while requests fail; afterwards every table must equal
+//! the server's data, compared field by field with a batch get of every Id.
+
+use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
+use nexudus_timepasses::types::CoworkerTimePassCreate;
+use nexudus_timepasses::{Client, Credentials, Pacing, Record};
+use rusqlite::types::Value as Sql;
+use serde_json::Value;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nexudus");
+const RESOURCES: [&str; 3] = ["timepasses", "coworkertimepasses", "producttimepasses"];
+/// No single run of the binary may take longer than this.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+async fn start(builder: StandInBuilder) -> StandIn {
+    builder.start().await.expect("the stand-in starts")
+}
+
+fn client(server: &StandIn) -> Client {
+    Client::builder()
+        .base_url(server.base_url())
+        .credentials(Credentials::password(server.email(), server.password()))
+        .pacing(Pacing::unlimited())
+        .build()
+        .expect("a client")
+}
+
+/// A fresh database path in its own directory.
+fn db_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nexudus-sync-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir.join("passes.db")
+}
+
+/// `nexudus sync` against `server` into `db`, pages of 7, no client pacing.
+fn sync_command(server: &StandIn, db: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("sync")
+        .arg("--into")
+        .arg(format!("sqlite:{}", db.display()))
+        .args(["--base-url", server.base_url()])
+        .args(["--page-size", "7", "--reads-per-minute", "0"])
+        .args(extra)
+        .env_remove("NEXUDUS_TOKEN")
+        .env("NEXUDUS_EMAIL", server.email())
+        .env("NEXUDUS_PASSWORD", server.password())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn sync(server: &StandIn, db: &Path, extra: &[&str]) -> Output {
+    let run = sync_command(server, db, extra).output();
+    tokio::time::timeout(RUN_LIMIT, run)
+        .await
+        .expect("sync finishes in time")
+        .expect("sync runs")
+}
+
+async fn sync_ok(server: &StandIn, db: &Path, extra: &[&str]) -> String {
+    let out = sync(server, db, extra).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "sync failed: {stderr}");
+    stderr
+}
+
+/// Every full record on the server, as JSON by Id, per resource: the Ids
+/// of a listing, then batch gets of 100.
+async fn server_data(client: &Client) -> BTreeMap<&'static str, BTreeMap<i32, Value>> {
+    let mut out = BTreeMap::new();
+    macro_rules! load {
+        ($table:literal, $handle:expr) => {{
+            let handle = $handle;
+            let listed = handle.all(|q| q).await.expect("a listing");
+            let ids: Vec<i32> = listed.iter().map(|r| r.id).collect();
+            let mut records = BTreeMap::new();
+            for chunk in ids.chunks(100) {
+                for r in handle.get_many(chunk).await.expect("a batch get") {
+                    records.insert(r.id(), serde_json::to_value(&r).expect("json"));
+                }
+            }
+            assert_eq!(records.len(), ids.len(), "every listed Id is found");
+            out.insert($table, records);
+        }};
+    }
+    load!("timepasses", client.time_passes());
+    load!("coworkertimepasses", client.coworker_time_passes());
+    load!("producttimepasses", client.product_time_passes());
+    out
+}
+
+/// One table's rows: Id → (column → value), and the columns' declared types.
+type Rows = (
+    BTreeMap<i32, BTreeMap<String, Sql>>,
+    HashMap<String, String>,
+);
+
+fn table_rows(db: &Path, table: &str) -> Rows {
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
+    let mut types = HashMap::new();
+    let mut info = conn
+        .prepare(&format!("PRAGMA table_info({table})"))
+        .unwrap();
+    let cols: Vec<(String, String)> = info
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (name, ty) in &cols {
+        types.insert(name.clone(), ty.clone());
+    }
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+    let mut rows = BTreeMap::new();
+    let mut q = stmt.query([]).unwrap();
+    while let Some(row) = q.next().unwrap() {
+        let mut fields = BTreeMap::new();
+        for (i, (name, _)) in cols.iter().enumerate() {
+            fields.insert(name.clone(), row.get::<_, Sql>(i).unwrap());
+        }
+        let id = match fields.get("Id") {
+            Some(Sql::Integer(id)) => *id as i32,
+            other => panic!("a row without an integer Id: {other:?}"),
+        };
+        rows.insert(id, fields);
+    }
+    (rows, types)
+}
+
+/// Whether a stored value is the JSON value the server sent, read by the
+/// column's declared type (booleans as INTEGER 1/0, arrays and objects as
+/// JSON text, absent or null as NULL).
+fn same(stored: &Sql, sent: Option<&Value>, declared: &str) -> bool {
+    match (stored, sent) {
+        (Sql::Null, None | Some(Value::Null)) => true,
+        (Sql::Integer(i), Some(Value::Bool(b))) => declared == "INTEGER" && *i == i64::from(*b),
+        (Sql::Integer(i), Some(Value::Number(n))) => {
+            declared == "INTEGER" && n.as_i64() == Some(*i)
+        }
+        (Sql::Real(f), Some(Value::Number(n))) => declared == "REAL" && n.as_f64() == Some(*f),
+        (Sql::Text(t), Some(Value::String(s))) => t == s,
+        (Sql::Text(t), Some(v @ (Value::Array(_) | Value::Object(_)))) => {
+            serde_json::from_str::<Value>(t).ok().as_ref() == Some(v)
+        }
+        _ => false,
+    }
+}
+
+/// Every difference between the database and `expected`; empty when each
+/// table holds exactly the server's records, every field equal.
+fn differences(db: &Path, expected: &BTreeMap<&str, BTreeMap<i32, Value>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, records) in expected {
+        let (rows, types) = table_rows(db, table);
+        for id in rows.keys().filter(|id| !records.contains_key(id)) {
+            out.push(format!("{table}: row {id} is not on the server"));
+        }
+        for (id, record) in records {
+            let Some(row) = rows.get(id) else {
+                out.push(format!("{table}: record {id} is missing"));
+                continue;
+            };
+            let fields = record.as_object().expect("a record is an object");
+            for (column, stored) in row.iter().filter(|(c, _)| *c != "extra") {
+                if !same(stored, fields.get(column), &types[column]) {
+                    out.push(format!(
+                        "{table} {id} {column}: stored {stored:?}, server {:?}",
+                        fields.get(column)
+                    ));
+                }
+            }
+            let extra: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter(|(k, _)| !row.contains_key(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let stored_extra = match &row["extra"] {
+                Sql::Null => serde_json::Map::new(),
+                Sql::Text(t) => serde_json::from_str(t).expect("extra is a JSON object"),
+                other => panic!("extra is {other:?}"),
+            };
+            if stored_extra != extra {
+                out.push(format!(
+                    "{table} {id} extra: stored {stored_extra:?}, server {extra:?}"
+                ));
+            }
+        }
+    }
+    out.truncate(20);
+    out
+}
+
+async fn assert_equal_to_server(db: &Path, client: &Client) {
+    let expected = server_data(client).await;
+    let diffs = differences(db, &expected);
+    assert!(
+        diffs.is_empty(),
+        "the database differs:\n{}",
+        diffs.join("\n")
+    );
+}
+
+/// A small deterministic random source (xorshift), so a failing run can be
+/// repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// What the writer did.
+#[derive(Debug, Default)]
+struct Writes {
+    updates: u64,
+    same_minute_bursts: u64,
+    creates: u64,
+    deletes: u64,
+}
+
+/// Updates, creates and deletes records until `stop` (or 3,000 writes):
+/// bursts of three updates to one record, updates of seeded records (which
+/// moves them out of the window a sync is reading), creates and deletes.
+async fn writer(client: Client, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) -> Writes {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut w = Writes::default();
+    let passes = client.time_passes().all(|q| q).await.unwrap();
+    let products: Vec<i32> = client
+        .product_time_passes()
+        .all(|q| q)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let mut live: Vec<i32> = client
+        .coworker_time_passes()
+        .all(|q| q)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let cw = client.coworker_time_passes();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) && n < 3_000 {
+        n += 1;
+        match rng.below(10) {
+            0..=3 if !live.is_empty() => {
+                let id = live[rng.below(live.len())];
+                cw.update(id, |r| {
+                    r.notes = Some(format!("edit {n}: «ünïcode»\nline"));
+                    r.price = Some(n as f64 / 8.0);
+                })
+                .await
+                .expect("an update");
+                w.updates += 1;
+            }
+            4 if !live.is_empty() => {
+                // Several updates to one record within the same minute.
+                let id = live[rng.below(live.len())];
+                for k in 0..3 {
+                    cw.update(id, |r| r.purchase_order = Some(format!("PO {n}.{k}")))
+                        .await
+                        .expect("an update");
+                }
+                w.same_minute_bursts += 1;
+            }
+            5 | 6 => {
+                let pass = &passes[rng.below(passes.len())];
+                let body = CoworkerTimePassCreate {
+                    business_id: NonZeroU32::new(pass.business_id as u32).expect("a business"),
+                    coworker_contract_unique_id: None,
+                    coworker_id: NonZeroU32::new(1 + rng.below(500) as u32).expect("nonzero"),
+                    coworker_product_unique_id: None,
+                    create_multiple: 1,
+                    expire_date: None,
+                    free: Some(n.is_multiple_of(2)),
+                    notes: Some(format!("created {n}")),
+                    price: None,
+                    purchase_order: None,
+                    system_id: None,
+                    tariff_time_pass_unique_id: None,
+                    time_pass_id: NonZeroU32::new(pass.id as u32).expect("a pass"),
+                    used: None,
+                };
+                live.push(cw.create(body).await.expect("a create"));
+                w.creates += 1;
+            }
+            7 if live.len() > 10 => {
+                let id = live.swap_remove(rng.below(live.len()));
+                cw.delete(id).await.expect("a delete");
+                w.deletes += 1;
+            }
+            8 => {
+                let id = products[rng.below(products.len())];
+                client
+                    .product_time_passes()
+                    .update(id, |r| r.passes_included = 1 + (n % 30) as i32)
+                    .await
+                    .expect("a product update");
+                w.updates += 1;
+            }
+            _ => {
+                let id = passes[rng.below(passes.len())].id;
+                client
+                    .time_passes()
+                    .update(id, |r| r.price = n as f64 / 4.0)
+                    .await
+                    .expect("a time-pass update");
+                w.updates += 1;
+            }
+        }
+        done.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syncs_while_a_writer_changes_records_end_equal_to_the_server() {
+    let server = start(
+        StandIn::builder()
+            .seed(11)
+            .time_passes(6)
+            .coworker_time_passes(150)
+            .product_time_passes(30),
+    )
+    .await;
+    let client = client(&server);
+    let db = db_path("writer");
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let writing = tokio::spawn(writer(client.clone(), stop.clone(), done.clone()));
+    while done.load(Ordering::Relaxed) < 5 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Each run starts while the writer is busy; the first is the full load.
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let before = done.load(Ordering::Relaxed);
+        runs.push(sync_ok(&server, &db, &[]).await);
+        runs.push(format!(
+            "writes during the run: {}",
+            done.load(Ordering::Relaxed) - before
+        ));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let writes = writing.await.expect("the writer ends");
+    assert!(
+        writes.updates > 0
+            && writes.same_minute_bursts > 0
+            && writes.creates > 0
+            && writes.deletes > 0,
+        "the writer did too little: {writes:?}"
+    );
+    let last = sync_ok(&server, &db, &["--detect-deletes"]).await;
+    assert!(last.contains("coworkertimepasses:"), "{last}");
+    assert_equal_to_server(&db, &client).await;
+    eprintln!("{writes:?}\n{}\n{last}", runs.join("\n"));
+}
+
+/// The checkpoint a run committed for `resource`, if any.
+fn stored_checkpoint(db: &Path, resource: &str) -> Option<String> {
+    // Opening a missing file would create it: wait for the run to.
+    if !db.exists() {
+        return None;
+    }
+    let conn = rusqlite::Connection::open(db).ok()?;
+    conn.query_row(
+        "SELECT checkpoint FROM sync_state WHERE resource = ?1",
+        [resource],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+/// With the server's data fixed, a committed checkpoint promises every
+/// record changed before its minute is stored as it is on the server.
+fn assert_checkpoint_covered(db: &Path, expected: &BTreeMap<&str, BTreeMap<i32, Value>>) {
+    for table in RESOURCES {
+        let Some(text) = stored_checkpoint(db, table) else {
+            continue;
+        };
+        let cp: nexudus_timepasses::Checkpoint = serde_json::from_str(&text).unwrap();
+        let Some(minute) = cp.updated_since else {
+            continue;
+        };
+        let (rows, types) = table_rows(db, table);
+        for (id, record) in &expected[table] {
+            let at = record["UpdatedOn"].as_str().unwrap();
+            if at[..16] < minute[..] {
+                let row = rows.get(id).unwrap_or_else(|| {
+                    panic!("{table} {id} ({at}) is before the checkpoint {minute} but not stored")
+                });
+                let sent = record.as_object().unwrap();
+                for (column, stored) in row.iter().filter(|(c, _)| *c != "extra") {
+                    assert!(
+                        same(stored, sent.get(column), &types[column]),
+                        "{table} {id} {column}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_after_each_commit_resumes_to_the_same_database() {
+    let server = start(
+        StandIn::builder()
+            .seed(5)
+            .time_passes(4)
+            .coworker_time_passes(120)
+            .product_time_passes(10)
+            // Slow answers keep the run busy long enough to be killed in it.
+            .latency(Duration::from_millis(15)),
+    )
+    .await;
+    let client = client(&server);
+    let expected = server_data(&client).await;
+
+    // The reference: one uninterrupted run.
+    let reference = db_path("reference");
+    sync_ok(&server, &reference, &[]).await;
+    assert!(differences(&reference, &expected).is_empty());
+
+    // Kill the run as soon as it commits a checkpoint it had not committed
+    // before (right after a transaction, or inside the next one), again
+    // and again until a run completes on its own.
+    let db = db_path("killed");
+    let (mut kills, mut completed) = (0, false);
+    for _ in 0..200 {
+        let before: Vec<Option<String>> = RESOURCES
+            .iter()
+            .map(|r| stored_checkpoint(&db, r))
+            .collect();
+        let mut child = sync_command(&server, &db, &[])
+            .spawn()
+            .expect("sync starts");
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("the child's status") {
+                break Some(status);
+            }
+            let now: Vec<Option<String>> = RESOURCES
+                .iter()
+                .map(|r| stored_checkpoint(&db, r))
+                .collect();
+            if now != before {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        match status {
+            Some(status) => {
+                assert!(status.success(), "an unkilled run failed: {status}");
+                completed = true;
+                break;
+            }
+            None => {
+                child.start_kill().expect("kill");
+                let _ = child.wait().await;
+                kills += 1;
+                assert_checkpoint_covered(&db, &expected);
+            }
+        }
+    }
+    assert!(completed, "no run completed");
+    assert!(kills > 0, "no run was killed");
+    sync_ok(&server, &db, &[]).await;
+    let diffs = differences(&db, &expected);
+    assert!(
+        diffs.is_empty(),
+        "after {kills} kills:\n{}",
+        diffs.join("\n")
+    );
+    for table in RESOURCES {
+        assert_eq!(
+            table_rows(&db, table).0,
+            table_rows(&reference, table).0,
+            "{table}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_failing_between_pages_resumes_without_loss() {
+    // Every 11th request answers 503 and retries are off, so runs fail
+    // part-way, after some committed batches, before others (a run with
+    // nothing left to read needs 9 requests, so one can complete).
+    let server = start(
+        StandIn::builder()
+            .seed(3)
+            .time_passes(3)
+            .coworker_time_passes(60)
+            .product_time_passes(8)
+            .fail_every(11),
+    )
+    .await;
+    let db = db_path("failing");
+    let (mut failures, mut completed) = (0, false);
+    for _ in 0..100 {
+        let out = sync(&server, &db, &["--retries", "0"]).await;
+        if out.status.success() {
+            completed = true;
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("resume"), "{stderr}");
+        failures += 1;
+    }
+    assert!(completed, "no run completed");
+    assert!(failures > 0, "no run failed");
+    // The check reads around the injected failures with retries on.
+    let checker = Client::builder()
+        .base_url(server.base_url())
+        .credentials(Credentials::password(server.email(), server.password()))
+        .pacing(Pacing::unlimited())
+        .retry(nexudus_timepasses::RetryPolicy::default().max_attempts(6))
+        .build()
+        .unwrap();
+    assert_equal_to_server(&db, &checker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
+    let server = start(
+        StandIn::builder()
+            .seed(9)
+            .time_passes(3)
+            .coworker_time_passes(40)
+            .product_time_passes(5),
+    )
+    .await;
+    let client = client(&server);
+    let db = db_path("incremental");
+    let first = sync_ok(&server, &db, &["coworker-time-passes"]).await;
+    assert!(
+        first.contains("coworkertimepasses: 40 inserted, 0 updated"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("producttimepasses:"),
+        "only the resource asked for: {first}"
+    );
+
+    // Nothing changed: nothing is fetched again.
+    let quiet = sync_ok(&server, &db, &["coworkertimepasses"]).await;
+    assert!(
+        quiet.contains("0 inserted, 0 updated, 0 deleted, 40 unchanged"),
+        "{quiet}"
+    );
+
+    let cw = client.coworker_time_passes();
+    let ids: Vec<i32> = cw.all(|q| q).await.unwrap().iter().map(|r| r.id).collect();
+    cw.update(ids[0], |r| r.notes = Some("changed".into()))
+        .await
+        .unwrap();
+    cw.delete(ids[1]).await.unwrap();
+    cw.delete(ids[2]).await.unwrap();
+    let changed = sync_ok(&server, &db, &["coworkertimepasses"]).await;
+    assert!(
+        changed.contains("0 inserted, 1 updated, 0 deleted"),
+        "{changed}"
+    );
+    assert!(
+        !changed.contains("40 records read"),
+        "an incremental run: {changed}"
+    );
+    // The deleted records are still rows until deletes are looked for.
+    assert_eq!(table_rows(&db, "coworkertimepasses").0.len(), 40);
+
+    let full = sync_ok(&server, &db, &["coworkertimepasses", "--full"]).await;
+    assert!(
+        full.contains("0 inserted, 0 updated, 2 deleted, 38 unchanged"),
+        "{full}"
+    );
+    let expected = server_data(&client).await;
+    let only: BTreeMap<&str, BTreeMap<i32, Value>> = expected
+        .into_iter()
+        .filter(|(t, _)| *t == "coworkertimepasses")
+        .collect();
+    let diffs = differences(&db, &only);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+#[tokio::test]
+async fn postgres_is_refused_with_a_clear_message() {
+    let out = Command::new(BIN)
+        .args(["sync", "--into", "postgres://localhost/passes", "--demo"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not supported") && stderr.contains("sqlite:PATH"),
+        "{stderr}"
+    );
+}
+
+/// A first sync of 10,000 records, then one after 1% of them changed: the
+/// second reads only the changes (a handful of requests, whatever the
+/// table's size) and reports exactly those rows updated. Times and request
+/// counts are printed (`--nocapture`; on a release build for real figures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_sync_after_one_percent_changed_reads_only_the_changes() {
+    let pacing: &[&str] = &["--reads-per-minute", "0"];
+    let server = start(StandIn::builder().coworker_time_passes(10_000)).await;
+    let client = client(&server);
+    let db = db_path("incremental");
+    let run = || {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("sync")
+            .arg("--into")
+            .arg(format!("sqlite:{}", db.display()))
+            .args(["--base-url", server.base_url(), "coworkertimepasses"])
+            .args(pacing)
+            .env_remove("NEXUDUS_TOKEN")
+            .env("NEXUDUS_EMAIL", server.email())
+            .env("NEXUDUS_PASSWORD", server.password());
+        cmd
+    };
+    let measure = |label: &str, before: u64, started: std::time::Instant, out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let requests = server.stats().requests() - before;
+        eprintln!(
+            "{label}: {:.2} s, {requests} requests at the stand-in",
+            started.elapsed().as_secs_f64()
+        );
+        requests
+    };
+    let (before, started) = (server.stats().requests(), std::time::Instant::now());
+    let out = run().output().await.unwrap();
+    measure("first sync of 10,000", before, started, &out);
+
+    let cw = client.coworker_time_passes();
+    let ids: Vec<i32> = cw.all(|q| q).await.unwrap().iter().map(|r| r.id).collect();
+    for id in ids.iter().step_by(100) {
+        cw.update(*id, |r| r.notes = Some("changed".into()))
+            .await
+            .unwrap();
+    }
+    let (before, started) = (server.stats().requests(), std::time::Instant::now());
+    let out = run().output().await.unwrap();
+    let requests = measure("incremental after 100 changes", before, started, &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0 inserted, 100 updated"), "{stderr}");
+    // Token, clock probe, the window, the tail and one batch get.
+    assert!(requests <= 6, "{requests} requests for 100 changes");
+}
