@@ -1,5 +1,6 @@
-//! Wire formats the API wants in requests: dates for range filters and Id
-//! lists for batch get.
+//! Wire formats the API wants in requests: dates for range filters, Id
+//! lists for batch get, and query parameters (the generated requests add
+//! theirs through [`add_query`]; build.rs routes them here).
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 
@@ -47,6 +48,39 @@ impl FilterDateTime {
     pub fn as_str(&self) -> &str {
         self
     }
+}
+
+/// A query parameter's value: set, or left out of the URL.
+pub(crate) trait QueryValue: serde::Serialize {
+    /// Whether the parameter is to be left out.
+    fn is_unset(&self) -> bool;
+}
+
+impl<T: serde::Serialize> QueryValue for Option<T> {
+    fn is_unset(&self) -> bool {
+        self.is_none()
+    }
+}
+
+/// Required parameters are always set.
+impl QueryValue for crate::types::IdList {
+    fn is_unset(&self) -> bool {
+        false
+    }
+}
+
+/// Adds `name=value` to the request's query as progenitor would, or leaves
+/// the URL alone when the value is unset (progenitor would add nothing
+/// either, after rewriting the URL twice to find that out).
+pub(crate) fn add_query<T: QueryValue>(
+    builder: reqwest::RequestBuilder,
+    name: &str,
+    value: &T,
+) -> reqwest::RequestBuilder {
+    if value.is_unset() {
+        return builder;
+    }
+    builder.query(&progenitor_client::QueryParam::new(name, value))
 }
 
 /// Ids as batch get takes them: `[1,2,3]`.
