@@ -1,7 +1,11 @@
 //! Build script: generates the raw API client from `openapi.yaml` with progenitor.
 //!
 //! Generation only. The output goes to `$OUT_DIR/generated.rs` and is included
-//! by `src/generated.rs`. A spec that cannot be generated stops the build with
+//! by `src/generated.rs`; the spec also goes to `$OUT_DIR/openapi.json` for
+//! the drift check. Two adaptations are made on the way, both here, never by
+//! hand: error responses are hidden from progenitor (the handwritten layer
+//! reads them), and the generated requests' query parameters go through
+//! `wire::add_query`. A spec that cannot be generated stops the build with
 //! one short message naming the problem, never a backtrace from the generator.
 
 use std::{fs, panic, path::Path, process};
