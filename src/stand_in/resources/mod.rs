@@ -222,3 +222,28 @@ pub(crate) fn null_if_none(v: Option<Value>) -> Option<serde_json::Map<String, V
         _ => None,
     }
 }
+
+/// One resource's generated page type filled from the listing's records and
+/// numbers: the three page types have the same fields, and no shared trait.
+macro_rules! page_envelope {
+    ($page:ident, $records:expr, $meta:expr) => {{
+        let m = $meta;
+        $page {
+            records: $records,
+            current_page: m.current_page,
+            current_page_size: m.current_page_size,
+            current_order_field: m.current_order_field,
+            current_sort_direction: m.current_sort_direction,
+            first_item: m.first_item,
+            last_item: m.last_item,
+            total_items: m.total_items,
+            total_pages: m.total_pages,
+            has_next_page: m.has_next_page,
+            has_previous_page: m.has_previous_page,
+            page_number: Some(m.current_page),
+            page_size: Some(m.current_page_size),
+            extra: Default::default(),
+        }
+    }};
+}
+pub(crate) use page_envelope;

@@ -102,22 +102,11 @@ impl Resource for ProductTimePasses {
     }
 
     fn page(rows: &[&ProductTimePass], m: PageMeta) -> ProductTimePassPage {
-        ProductTimePassPage {
-            records: rows.iter().map(|r| item(r)).collect(),
-            current_page: m.current_page,
-            current_page_size: m.current_page_size,
-            current_order_field: m.current_order_field,
-            current_sort_direction: m.current_sort_direction,
-            first_item: m.first_item,
-            last_item: m.last_item,
-            total_items: m.total_items,
-            total_pages: m.total_pages,
-            has_next_page: m.has_next_page,
-            has_previous_page: m.has_previous_page,
-            page_number: Some(m.current_page),
-            page_size: Some(m.current_page_size),
-            extra: Default::default(),
-        }
+        super::page_envelope!(
+            ProductTimePassPage,
+            rows.iter().map(|r| item(r)).collect(),
+            m
+        )
     }
 
     fn meta(r: &ProductTimePass) -> Meta {
