@@ -232,6 +232,19 @@ impl Auth {
         })
     }
 
+    /// The header to send now, when knowing it needs no wait: fixed
+    /// credentials, or a token fresh at this instant that no sign-in is
+    /// replacing. `None` means ask [`header`](Self::header). Most calls end
+    /// here, without the boxed future `header` needs.
+    pub(crate) fn ready_header(&self) -> Option<Option<HeaderValue>> {
+        let Some(Credentials::Password(_)) = &self.credentials else {
+            return Some(self.fixed.clone());
+        };
+        let slot = self.token.try_lock().ok()?;
+        let token = slot.as_ref()?;
+        (Instant::now() < token.refresh_at).then(|| Some(token.header.clone()))
+    }
+
     /// Whether a 401 can be cured by a new token (a password grant).
     pub(crate) fn renews(&self) -> bool {
         matches!(self.credentials, Some(Credentials::Password(_)))

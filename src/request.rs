@@ -50,24 +50,26 @@ tokio::task_local! {
 }
 
 /// Sends `request` (a generated `send()` future) and returns its body.
-pub(crate) async fn send<T: DeserializeOwned>(
+pub(crate) fn send<'a, T: DeserializeOwned + 'a>(
     operation: &'static str,
-    request: impl Future<Output = Answer<T>>,
-) -> Result<T> {
-    Ok(in_context(operation, Call::default(), request, Ok).await?.0)
+    request: impl Future<Output = Answer<T>> + 'a,
+) -> impl Future<Output = Result<T>> + 'a {
+    let answer = in_context(operation, Call::default(), request, Ok);
+    async move { Ok(answer.await?.0) }
 }
 
 /// Like [`send`], for page `page` of a stream: the hook adds the page.
-pub(crate) async fn send_page<T: DeserializeOwned>(
+pub(crate) fn send_page<'a, T: DeserializeOwned + 'a>(
     operation: &'static str,
     page: u32,
-    request: impl Future<Output = Answer<T>>,
-) -> Result<T> {
+    request: impl Future<Output = Answer<T>> + 'a,
+) -> impl Future<Output = Result<T>> + 'a {
     let call = Call {
         page: Some(page),
         ..Call::default()
     };
-    Ok(in_context(operation, call, request, Ok).await?.0)
+    let answer = in_context(operation, call, request, Ok);
+    async move { Ok(answer.await?.0) }
 }
 
 /// Like [`send`], also returning the server's clock (the answer's `Date`
@@ -145,12 +147,17 @@ pub(crate) async fn mutate(
 
 /// Runs `request` in a call context; `check` may still refuse its body.
 /// Returns the body and the answer's `Date` header.
-async fn in_context<T: DeserializeOwned>(
+///
+/// `request` is boxed at once, before any `.await`: a generated request
+/// future holds its whole builder (a field per filter, about 1.5 KB for a
+/// listing), and each async layer it passed through by value would copy it.
+fn in_context<'a, T: DeserializeOwned + 'a>(
     operation: &'static str,
     call: Call,
-    request: impl Future<Output = Answer<T>>,
-    check: impl FnOnce(T) -> Result<T>,
-) -> Result<(T, Option<HeaderValue>)> {
+    request: impl Future<Output = Answer<T>> + 'a,
+    check: impl FnOnce(T) -> Result<T> + 'a,
+) -> impl Future<Output = Result<(T, Option<HeaderValue>)>> + 'a {
+    let request = Box::pin(request);
     CALL.scope(Box::new(call), async move {
         match request.await {
             Ok(value) => {
@@ -158,10 +165,13 @@ async fn in_context<T: DeserializeOwned>(
                 let body = check(value.into_inner()).map_err(|e| finish(operation, e))?;
                 Ok((body, date))
             }
-            Err(e) => Err(finish(operation, convert::<T>(operation, e).await)),
+            // Boxed: only a failure pays for the space its reading needs.
+            Err(e) => Err(finish(
+                operation,
+                Box::pin(convert::<T>(operation, e)).await,
+            )),
         }
     })
-    .await
 }
 
 /// Scrubs the error of secrets, and says so when a POST failed after it may

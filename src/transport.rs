@@ -257,7 +257,11 @@ async fn attach_auth(
     if operation == TOKEN_OPERATION {
         return Ok(None);
     }
-    let header = raw.inner().auth().header(raw).await?;
+    let auth = raw.inner().auth();
+    let header = match auth.ready_header() {
+        Some(header) => header,
+        None => auth.header(raw).await?,
+    };
     match &header {
         Some(value) => request.headers_mut().insert(AUTHORIZATION, value.clone()),
         None => request.headers_mut().remove(AUTHORIZATION),
