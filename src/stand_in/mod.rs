@@ -64,6 +64,7 @@ mod body;
 mod catalog;
 mod envelope;
 mod limits;
+mod nulls;
 mod resources;
 mod routes;
 mod seed;

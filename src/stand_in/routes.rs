@@ -19,6 +19,7 @@ use super::auth::{self, Account, Tokens};
 use super::body;
 use super::envelope;
 use super::limits::{bump, Counters, Limits};
+use super::nulls::json_with_documented_nulls;
 use super::resources::{
     CoworkerTimePasses, Db, Meta, ProductTimePasses, Resource, Stamp, TimePasses,
 };
@@ -150,38 +151,7 @@ async fn list<R: Resource>(State(s): State<Shared>, RawQuery(query): RawQuery) -
         let meta = PageMeta::new(&q, found.total, found.rows.len());
         R::page(&found.rows, meta)
     };
-    with_documented_nulls(&page)
-}
-
-/// Fields the docs show as `null` in every record; the spec types them as
-/// nullable objects, which the generated types leave out when unset, so
-/// they are written back as the API writes them.
-const DOCUMENTED_NULLS: [&str; 2] = ["CustomFields", "LocalizationDetails"];
-
-/// `body` as JSON, with [`DOCUMENTED_NULLS`] written as `null` in every
-/// record (a record itself, a list of them, or a page's `Records`) that
-/// leaves them out.
-fn with_documented_nulls<T: serde::Serialize>(body: &T) -> Response {
-    let Ok(mut value) = serde_json::to_value(body) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let records: Vec<&mut serde_json::Value> = match &mut value {
-        serde_json::Value::Array(items) => items.iter_mut().collect(),
-        serde_json::Value::Object(map) if map.contains_key("Records") => map
-            .get_mut("Records")
-            .and_then(serde_json::Value::as_array_mut)
-            .map(|items| items.iter_mut().collect())
-            .unwrap_or_default(),
-        other => vec![other],
-    };
-    for record in records {
-        if let Some(map) = record.as_object_mut() {
-            for key in DOCUMENTED_NULLS {
-                map.entry(key).or_insert(serde_json::Value::Null);
-            }
-        }
-    }
-    Json(value).into_response()
+    json_with_documented_nulls(&page)
 }
 
 async fn get_one<R: Resource>(State(s): State<Shared>, Path(id): Path<String>) -> Response {
@@ -190,7 +160,7 @@ async fn get_one<R: Resource>(State(s): State<Shared>, Path(id): Path<String>) -
     };
     let record = R::table(&s.read()).get(id).cloned();
     match record {
-        Some(record) => with_documented_nulls(&record),
+        Some(record) => json_with_documented_nulls(&record),
         None => not_found(),
     }
 }
@@ -222,7 +192,7 @@ async fn batch<R: Resource>(State(s): State<Shared>, RawQuery(query): RawQuery) 
             .filter_map(|id| table.get(*id).cloned())
             .collect()
     };
-    with_documented_nulls(&records)
+    json_with_documented_nulls(&records)
 }
 
 async fn create<R: Resource>(State(s): State<Shared>, bytes: Bytes) -> Response {
