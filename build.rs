@@ -61,10 +61,10 @@ fn generate(path: &Path) -> Result<String, String> {
         syn::parse2(tokens).map_err(|e| format!("progenitor produced unparsable code: {e}"))?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut QueryAfterBuild, &mut file);
     let code = prettyplease::unparse(&file);
-    if code.contains("QueryParam") {
+    if code.contains("QueryParam") || code.contains("api-version") {
         return Err(
             "progenitor built a request in a shape build.rs does not know: \
-                    a query parameter is left in a builder chain"
+                    a query parameter or the api-version header is left in it"
                 .into(),
         );
     }
@@ -121,10 +121,11 @@ struct QueryAfterBuild;
 impl syn::visit_mut::VisitMut for QueryAfterBuild {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
         syn::visit_mut::visit_block_mut(self, block);
+        let headers_dropped = drop_api_version(block);
         let mut stmts = Vec::with_capacity(block.stmts.len());
         for mut stmt in std::mem::take(&mut block.stmts) {
             let added = match &mut stmt {
-                syn::Stmt::Local(local) => query_statements(local),
+                syn::Stmt::Local(local) => query_statements(local, headers_dropped),
                 _ => Vec::new(),
             };
             stmts.push(stmt);
@@ -134,9 +135,42 @@ impl syn::visit_mut::VisitMut for QueryAfterBuild {
     }
 }
 
-/// Strips the query calls from `let NAME = CHAIN;` and returns the
-/// statements that add them to `NAME` once it is built.
-fn query_statements(local: &mut syn::Local) -> Vec<syn::Stmt> {
+/// Removes the `api-version` header progenitor adds to every request: it
+/// carries this spec's own version, which means nothing to Nexudus, and
+/// costs each call a header map of its own. When no other header is left
+/// in that map, the map goes too; returns whether it did, so that the
+/// request chain stops merging it in.
+fn drop_api_version(block: &mut syn::Block) -> bool {
+    let text = |stmt: &syn::Stmt| quote::ToTokens::to_token_stream(stmt).to_string();
+    let before = block.stmts.len();
+    block.stmts.retain(|stmt| {
+        let t = text(stmt);
+        !(t.starts_with("header_map . append") && t.contains("\"api-version\""))
+    });
+    if block.stmts.len() == before {
+        return false;
+    }
+    let uses: Vec<String> = block
+        .stmts
+        .iter()
+        .map(text)
+        .filter(|t| t.contains("header_map"))
+        .collect();
+    let only_built_and_merged = uses.len() == 2
+        && uses[0].starts_with("let mut header_map =")
+        && uses[1].contains(". headers (header_map)");
+    if only_built_and_merged {
+        block
+            .stmts
+            .retain(|stmt| !text(stmt).starts_with("let mut header_map ="));
+    }
+    only_built_and_merged
+}
+
+/// Strips the query calls (and, when `headers_dropped`, the merge of the
+/// removed header map) from `let NAME = CHAIN;` and returns the statements
+/// that add the queries to `NAME` once it is built.
+fn query_statements(local: &mut syn::Local, headers_dropped: bool) -> Vec<syn::Stmt> {
     let syn::Pat::Ident(binding) = &local.pat else {
         return Vec::new();
     };
@@ -144,7 +178,7 @@ fn query_statements(local: &mut syn::Local) -> Vec<syn::Stmt> {
         return Vec::new();
     };
     let mut params = Vec::new();
-    strip_queries(&mut init.expr, &mut params);
+    strip_queries(&mut init.expr, &mut params, headers_dropped);
     let name = &binding.ident;
     params
         .into_iter()
@@ -161,17 +195,27 @@ fn query_statements(local: &mut syn::Local) -> Vec<syn::Stmt> {
 }
 
 /// Replaces each `.query(&QueryParam::new(..))` along a method chain by its
-/// receiver, collecting the parameters innermost (first sent) first.
-fn strip_queries(expr: &mut syn::Expr, params: &mut Vec<(syn::Expr, syn::Expr)>) {
+/// receiver, collecting the parameters innermost (first sent) first; also
+/// `.headers(header_map)` when that map was removed.
+fn strip_queries(
+    expr: &mut syn::Expr,
+    params: &mut Vec<(syn::Expr, syn::Expr)>,
+    headers_dropped: bool,
+) {
     match expr {
-        syn::Expr::Try(inner) => strip_queries(&mut inner.expr, params),
+        syn::Expr::Try(inner) => strip_queries(&mut inner.expr, params, headers_dropped),
         syn::Expr::MethodCall(call) => {
-            strip_queries(&mut call.receiver, params);
+            strip_queries(&mut call.receiver, params, headers_dropped);
             let param = (call.method == "query" && call.args.len() == 1)
                 .then(|| query_param(&call.args[0]))
                 .flatten();
+            let merge = headers_dropped
+                && call.method == "headers"
+                && quote::ToTokens::to_token_stream(&call.args).to_string() == "header_map";
             if let Some(param) = param {
                 params.push(param);
+                *expr = (*call.receiver).clone();
+            } else if merge {
                 *expr = (*call.receiver).clone();
             }
         }

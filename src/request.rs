@@ -34,6 +34,8 @@ pub(crate) struct Call {
     failure: RefCell<Option<Error>>,
     /// The status of the last answer.
     status: RefCell<Option<StatusCode>>,
+    /// Whether the caller reads the server's clock (`send_dated`).
+    wants_date: bool,
     /// The `Date` header of the last answer (the server's clock).
     date: RefCell<Option<HeaderValue>>,
     /// The method of the request, once the hook has seen it.
@@ -78,7 +80,11 @@ pub(crate) async fn send_dated<T: DeserializeOwned>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>>,
 ) -> Result<(T, Option<DateTime<Utc>>)> {
-    let (value, date) = in_context(operation, Call::default(), request, Ok).await?;
+    let call = Call {
+        wants_date: true,
+        ..Call::default()
+    };
+    let (value, date) = in_context(operation, call, request, Ok).await?;
     let date = date
         .and_then(|v| v.to_str().ok().map(str::to_owned))
         .and_then(|v| DateTime::parse_from_rfc2822(&v).ok())
@@ -101,7 +107,6 @@ pub(crate) async fn get_json(
         .get(url)
         .query(query)
         .header(reqwest::header::ACCEPT, "application/json")
-        .header("api-version", Raw::api_version())
         .build()
         .map_err(|e| Error::invalid(operation, e.to_string()))?;
     let answer = async move {
@@ -256,7 +261,9 @@ pub(crate) fn fail(error: Error) {
 pub(crate) fn record_answer(answer: &reqwest::Response) {
     let _ = CALL.try_with(|c| {
         *c.status.borrow_mut() = Some(answer.status());
-        *c.date.borrow_mut() = answer.headers().get(reqwest::header::DATE).cloned();
+        if c.wants_date {
+            *c.date.borrow_mut() = answer.headers().get(reqwest::header::DATE).cloned();
+        }
     });
 }
 
