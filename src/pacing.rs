@@ -117,16 +117,10 @@ impl Pacer {
         }
     }
 
-    /// Waits for the next slot of `method`'s lane; returns when it was.
-    pub(crate) async fn wait(&self, method: &Method) -> Instant {
-        match self.lane(method) {
-            Some(lane) => {
-                let slot = lane.reserve();
-                tokio::time::sleep_until(slot.into()).await;
-                slot
-            }
-            None => Instant::now(),
-        }
+    /// Reserves the next slot of `method`'s lane and returns it, for the
+    /// caller to wait until then; `None` when the lane is not paced.
+    pub(crate) fn reserve(&self, method: &Method) -> Option<Instant> {
+        self.lane(method).map(Lane::reserve)
     }
 
     /// Tells `method`'s lane how the attempt sent at `sent` was answered.

@@ -201,7 +201,12 @@ async fn execute(
     loop {
         // A body that cannot be cloned (a stream) is sent once, never retried.
         let spare = request.try_clone();
-        let sent = hooks.pacer.wait(&method).await;
+        let slot = hooks.pacer.reserve(&method);
+        if let Some(slot) = slot {
+            // Boxed, like the other waits: an unpaced call keeps no timer
+            // in its future.
+            Box::pin(tokio::time::sleep_until(slot.into())).await;
+        }
         let sent_auth = match attach_auth(raw, &mut request, operation).await {
             Ok(header) => header,
             Err(e) => return Ok(request::refuse(e)),
@@ -214,7 +219,9 @@ async fn execute(
             request::record_answer(&answer);
             let throttled = (classify(answer.status()) == Class::Throttled)
                 .then(|| retry_after(answer.headers()));
-            hooks.pacer.answered(&method, sent, throttled);
+            if let Some(sent) = slot {
+                hooks.pacer.answered(&method, sent, throttled);
+            }
             capped(answer, operation, hooks.max_body)
         });
         let Some(next) = spare else {
@@ -227,7 +234,7 @@ async fn execute(
                 return outcome;
             }
             renewed = true;
-            hooks.auth.reject(sent_auth.as_ref()).await;
+            Box::pin(hooks.auth.reject(sent_auth.as_ref())).await;
             request = next;
             attempt += 1;
             continue;
@@ -241,7 +248,7 @@ async fn execute(
             delay_ms = delay.as_millis() as u64,
             "retrying"
         );
-        tokio::time::sleep(delay).await;
+        Box::pin(tokio::time::sleep(delay)).await;
         request = next;
         attempt += 1;
     }
@@ -343,13 +350,15 @@ fn add_stream_page(request: &mut Request, operation: &'static str) -> Result<(),
 }
 
 /// One attempt inside a span carrying operation, method, attempt, status
-/// and latency (never headers or bodies, which may hold secrets).
-async fn send_traced(
+/// and latency (never headers or bodies, which may hold secrets). The
+/// request is handed to reqwest before the returned future starts, so the
+/// future does not hold it.
+fn send_traced(
     raw: &Raw,
     request: Request,
     operation: &'static str,
     attempt: u32,
-) -> reqwest::Result<Response> {
+) -> impl std::future::Future<Output = reqwest::Result<Response>> {
     let span = tracing::info_span!(
         "nexudus.request",
         operation,
@@ -359,16 +368,19 @@ async fn send_traced(
         latency_ms = tracing::field::Empty,
     );
     let started = Instant::now();
-    let outcome = raw.client().execute(request).instrument(span.clone()).await;
-    span.record("latency_ms", started.elapsed().as_millis() as u64);
-    match &outcome {
-        Ok(r) => {
-            span.record("status", r.status().as_u16());
-            span.in_scope(|| tracing::debug!("answered"));
+    let pending = raw.client().execute(request).instrument(span.clone());
+    async move {
+        let outcome = pending.await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        match &outcome {
+            Ok(r) => {
+                span.record("status", r.status().as_u16());
+                span.in_scope(|| tracing::debug!("answered"));
+            }
+            Err(e) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
         }
-        Err(e) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
+        outcome
     }
-    outcome
 }
 
 #[cfg(test)]
