@@ -2,11 +2,13 @@
 //!
 //! Generation only. The output goes to `$OUT_DIR/generated.rs` and is included
 //! by `src/generated.rs`; the spec also goes to `$OUT_DIR/openapi.json` for
-//! the drift check. Two adaptations are made on the way, both here, never by
-//! hand: error responses are hidden from progenitor (the handwritten layer
-//! reads them), and the generated requests' query parameters are added by
-//! `wire::add_query` once each request is built. A spec that cannot be generated stops the build with
-//! one short message naming the problem, never a backtrace from the generator.
+//! the drift check. Three adaptations are made on the way, all here, never
+//! by hand: error responses are hidden from progenitor (the handwritten
+//! layer reads them), the generated requests' query parameters are added by
+//! `wire::add_query` once each request is built, and progenitor's
+//! `api-version` header is left out. A spec that cannot be generated stops
+//! the build with one short message naming the problem, never a backtrace
+//! from the generator.
 
 use std::{fs, panic, path::Path, process};
 
