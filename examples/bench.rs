@@ -24,7 +24,7 @@ use nexudus_timepasses::{
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 /// Runs of each timed measurement; the table shows the median.
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 /// Records of the export measurements.
 const RECORDS: usize = 10_000;
 /// The stand-in's latency for the export measurements.
