@@ -1,7 +1,6 @@
 //! `cargo xtask check`: everything CI runs, in CI's order, stopping at the
 //! first failure.
 
-use std::process::Command;
 use std::time::Instant;
 
 use crate::workspace::Workspace;
@@ -82,10 +81,7 @@ fn step(name: &str, f: impl FnOnce() -> Result) -> Result {
 
 /// Runs one cargo command in the workspace root.
 fn cargo(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Result {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .current_dir(&ws.root);
+    let mut cmd = ws.cargo();
+    cmd.args(args).envs(env.iter().copied());
     process::run(&mut cmd, &ws.root)
 }

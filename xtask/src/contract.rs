@@ -57,7 +57,10 @@ pub fn run(ws: &Workspace) -> Result {
     }
 
     // Built first, so that Prism only waits for the calls.
-    process::run(cargo(ws).args(["build", "--example", "contract"]), &ws.root)?;
+    process::run(
+        ws.cargo().args(["build", "--example", "contract"]),
+        &ws.root,
+    )?;
 
     let dir = ws.target.join("contract");
     workspace::create_dir(&dir)?;
@@ -68,7 +71,7 @@ pub fn run(ws: &Workspace) -> Result {
 
     let url = format!("http://127.0.0.1:{port}");
     let example = process::capture(
-        cargo(ws)
+        ws.cargo()
             .args(["run", "--example", "contract", "--"])
             .arg(&url),
         &ws.root,
@@ -116,12 +119,6 @@ pub fn run(ws: &Workspace) -> Result {
         failures.push(format!("Prism's full log: {}", ws.show(&log)));
         Err(failures.join("\n"))
     }
-}
-
-fn cargo(ws: &Workspace) -> Command {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(&ws.root);
-    cmd
 }
 
 /// A port that was free a moment ago. Prism binds it itself, so another

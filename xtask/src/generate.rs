@@ -4,7 +4,7 @@
 //! generated surface; this is for reading, never for editing.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::workspace::{self, Workspace};
 use crate::{Result, process};
@@ -34,11 +34,9 @@ pub fn run(ws: &Workspace) -> Result {
 /// read even when the handwritten code then fails to compile, so that the
 /// generated code can be looked at exactly when it does not fit.
 fn run_build_script(ws: &Workspace) -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = ws.cargo();
     cmd.args(["check", "--package", PACKAGE, "--lib"])
         .arg("--message-format=json-render-diagnostics")
-        .current_dir(&ws.root)
         .stderr(Stdio::inherit());
     let line = process::describe(&cmd, &ws.root);
     println!("$ {line}");

@@ -5,8 +5,6 @@
 //! is not, this step says so and passes, so a clone of the repository alone
 //! still passes `cargo xtask check`.
 
-use std::process::Command;
-
 use crate::workspace::Workspace;
 use crate::{Result, process};
 
@@ -20,15 +18,13 @@ pub fn run(ws: &Workspace) -> Result {
         );
         return Ok(());
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = ws.cargo();
     cmd.args([
         "test",
         "--features",
         "reference-check",
         "--test",
         "reference",
-    ])
-    .current_dir(&ws.root);
+    ]);
     process::run(&mut cmd, &ws.root)
 }

@@ -23,10 +23,8 @@ pub const PASSWORD: &str = "stand-in-password";
 
 /// Builds the `nexudus` binary (debug profile) and returns its path.
 pub fn build(ws: &Workspace) -> Result<std::path::PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--package", "nexudus-cli", "--bin", "nexudus"])
-        .current_dir(&ws.root);
+    let mut cmd = ws.cargo();
+    cmd.args(["build", "--package", "nexudus-cli", "--bin", "nexudus"]);
     process::run(&mut cmd, &ws.root)?;
     Ok(ws
         .target

@@ -37,6 +37,14 @@ impl Workspace {
         self.root.join("tools")
     }
 
+    /// A `cargo` command (the one running xtask) run in the root.
+    pub fn cargo(&self) -> std::process::Command {
+        let mut cmd =
+            std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.current_dir(&self.root);
+        cmd
+    }
+
     /// `path` relative to the root when it is inside it, for shorter messages.
     pub fn show<'a>(&self, path: &'a Path) -> std::path::Display<'a> {
         path.strip_prefix(&self.root).unwrap_or(path).display()
