@@ -3,30 +3,18 @@
 //! from the typed records' `extra` maps), on data without them it is clean
 //! (exit 0), and a field whose type changed is reported.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Output;
 use std::time::Duration;
 
 use nexudus_timepasses::drift::{DriftCheck, Problem};
-use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
-use nexudus_timepasses::{Client, Credentials, Pacing};
+use nexudus_timepasses::stand_in::StandIn;
 use serde_json::Value;
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nexudus");
-
-async fn start(builder: StandInBuilder) -> StandIn {
-    builder.start().await.expect("the stand-in starts")
-}
-
-fn client(server: &StandIn) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .credentials(Credentials::password(server.email(), server.password()))
-        .pacing(Pacing::unlimited())
-        .build()
-        .expect("a client")
-}
+use common::{client, start, BIN};
 
 async fn drift(args: &[&str], server: Option<&StandIn>) -> Output {
     let mut cmd = Command::new(BIN);

@@ -3,6 +3,8 @@
 //! it is killed, and while requests fail; afterwards every table must equal
 //! the server's data, compared field by field with a batch get of every Id.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -11,30 +13,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
+use nexudus_timepasses::stand_in::StandIn;
 use nexudus_timepasses::types::CoworkerTimePassCreate;
 use nexudus_timepasses::{Client, Credentials, Pacing, Record};
 use rusqlite::types::Value as Sql;
 use serde_json::Value;
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nexudus");
+use common::{client, start, BIN};
+
 const RESOURCES: [&str; 3] = ["timepasses", "coworkertimepasses", "producttimepasses"];
 /// No single run of the binary may take longer than this.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
-
-async fn start(builder: StandInBuilder) -> StandIn {
-    builder.start().await.expect("the stand-in starts")
-}
-
-fn client(server: &StandIn) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .credentials(Credentials::password(server.email(), server.password()))
-        .pacing(Pacing::unlimited())
-        .build()
-        .expect("a client")
-}
 
 /// A fresh database path in its own directory.
 fn db_path(name: &str) -> PathBuf {
