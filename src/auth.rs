@@ -154,6 +154,13 @@ struct Token {
     refresh_at: Instant,
 }
 
+impl Token {
+    /// Whether it may still be sent (its refresh time is still ahead).
+    fn is_fresh(&self) -> bool {
+        Instant::now() < self.refresh_at
+    }
+}
+
 /// Produces `Authorization` headers for one client; shared by its clones.
 pub(crate) struct Auth {
     credentials: Option<Credentials>,
@@ -224,7 +231,7 @@ impl Auth {
                 return Ok(self.fixed.clone());
             };
             let mut slot = self.token.lock().await;
-            let fresh = slot.as_ref().is_some_and(|t| Instant::now() < t.refresh_at);
+            let fresh = slot.as_ref().is_some_and(Token::is_fresh);
             if !fresh {
                 *slot = Some(self.exchange(raw, grant, slot.take()).await?);
             }
@@ -242,7 +249,7 @@ impl Auth {
         };
         let slot = self.token.try_lock().ok()?;
         let token = slot.as_ref()?;
-        (Instant::now() < token.refresh_at).then(|| Some(token.header.clone()))
+        token.is_fresh().then(|| Some(token.header.clone()))
     }
 
     /// Whether a 401 can be cured by a new token (a password grant).
