@@ -56,8 +56,7 @@ pub(crate) fn send<'a, T: DeserializeOwned + 'a>(
     operation: &'static str,
     request: impl Future<Output = Answer<T>> + 'a,
 ) -> impl Future<Output = Result<T>> + 'a {
-    let answer = in_context(operation, Call::default(), request, Ok);
-    async move { Ok(answer.await?.0) }
+    body_of(in_context(operation, Call::default(), request, Ok))
 }
 
 /// Like [`send`], for page `page` of a stream: the hook adds the page.
@@ -70,8 +69,12 @@ pub(crate) fn send_page<'a, T: DeserializeOwned + 'a>(
         page: Some(page),
         ..Call::default()
     };
-    let answer = in_context(operation, call, request, Ok);
-    async move { Ok(answer.await?.0) }
+    body_of(in_context(operation, call, request, Ok))
+}
+
+/// The body of an answer from [`in_context`], without its `Date`.
+async fn body_of<T>(answer: impl Future<Output = Result<(T, Option<HeaderValue>)>>) -> Result<T> {
+    Ok(answer.await?.0)
 }
 
 /// Like [`send`], also returning the server's clock (the answer's `Date`
