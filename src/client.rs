@@ -262,20 +262,19 @@ impl ClientBuilder {
                 .or(self.page_size)
                 .unwrap_or(DEFAULT_STREAM_PAGE_SIZE),
         )?;
-        // The client's own HTTP client carries the attempt timeout itself
-        // (no per-request setting to store on every attempt); a caller's
-        // keeps its own timeout unless one was set here.
+        // The attempt timeout is the hooks' (a deadline per call, see
+        // `deadline.rs`), not the HTTP client's; a caller's client keeps its
+        // own timeout unless one was set here.
         let (http, attempt_timeout) = match self.http {
             Some(http) => (http, self.timeout),
             None => {
                 let http = reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout)
-                    .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
                     .user_agent(self.user_agent)
                     .redirect(reqwest::redirect::Policy::custom(same_origin_only))
                     .build()
                     .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-                (http, None)
+                (http, Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)))
             }
         };
         let hooks = Hooks::new(

@@ -4,6 +4,7 @@
 
 mod auth;
 mod client;
+mod deadline;
 pub mod drift;
 mod error;
 mod generated;

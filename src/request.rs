@@ -6,7 +6,14 @@
 //! a `reqwest` answer) hands typed facts back: a sign-in that failed, the
 //! status of the last answer, and, for streams, the page to ask for.
 
-use std::{cell::RefCell, future::Future, sync::Arc};
+use std::{
+    cell::RefCell,
+    future::{poll_fn, Future},
+    pin::Pin,
+    sync::Arc,
+    task::Poll,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use progenitor_client::{ClientHooks, ClientInfo, Error as GenError, OperationInfo, ResponseValue};
@@ -14,6 +21,7 @@ use reqwest::{header::HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{
+    deadline::Deadline,
     error::{Error, Result},
     generated::Client as Raw,
     secrets::Secrets,
@@ -43,6 +51,9 @@ pub(crate) struct Call {
     /// The client's secrets, once the hook has seen the request: errors
     /// are scrubbed with them before they reach the caller.
     secrets: RefCell<Option<Arc<Secrets>>>,
+    /// The running attempt's timeout, armed by the hook. It covers the
+    /// answer's body too, which the generated code reads after the hook.
+    deadline: Deadline,
 }
 
 tokio::task_local! {
@@ -168,7 +179,10 @@ fn in_context<'a, T: DeserializeOwned + 'a>(
 ) -> impl Future<Output = Result<(T, Option<HeaderValue>)>> + 'a {
     let request = Box::pin(request);
     CALL.scope(Box::new(call), async move {
-        match request.await {
+        let Some(answer) = watched(request).await else {
+            return Err(finish(operation, Error::Timeout { operation }));
+        };
+        match answer {
             Ok(value) => {
                 let date = CALL.try_with(|c| c.date.borrow_mut().take()).ok().flatten();
                 let body = check(value.into_inner()).map_err(|e| finish(operation, e))?;
@@ -181,6 +195,27 @@ fn in_context<'a, T: DeserializeOwned + 'a>(
             )),
         }
     })
+}
+
+/// `request`'s output, or `None` once the running attempt's deadline has
+/// passed while the answer's body was being read (a slow head is the
+/// hook's to handle, since it may retry). The task is woken when the
+/// deadline passes.
+async fn watched<F: Future + Unpin>(mut request: F) -> Option<F::Output> {
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = Pin::new(&mut request).poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        let passed = CALL
+            .try_with(|c| c.deadline.poll_passed(cx))
+            .unwrap_or(false);
+        if passed {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Scrubs the error of secrets, and says so when a POST failed after it may
@@ -254,6 +289,32 @@ pub(crate) fn record_request(method: &Method, secrets: &Arc<Secrets>) {
             .borrow_mut()
             .get_or_insert_with(|| secrets.clone());
     });
+}
+
+/// Starts the call's attempt deadline, `timeout` from now. False outside a
+/// typed call (the raw client) or without a watchdog: the hook then leaves
+/// the timeout to reqwest.
+pub(crate) fn arm_deadline(timeout: Duration) -> bool {
+    CALL.try_with(|c| c.deadline.arm(timeout)).unwrap_or(false)
+}
+
+/// Stops the attempt deadline while the hook waits (pacing, backoff).
+pub(crate) fn disarm_deadline() {
+    let _ = CALL.try_with(|c| c.deadline.disarm());
+}
+
+/// `attempt`'s output, or `None` once the call's attempt deadline has
+/// passed. [`watched`], around every typed call, wakes the task for it.
+pub(crate) async fn within_deadline<F: Future>(attempt: F) -> Option<F::Output> {
+    let mut attempt = std::pin::pin!(attempt);
+    poll_fn(|cx| match attempt.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending if CALL.try_with(|c| c.deadline.passed()).unwrap_or(false) => {
+            Poll::Ready(None)
+        }
+        Poll::Pending => Poll::Pending,
+    })
+    .await
 }
 
 /// Keeps `error` as the call's failure (the hook's answer then stands for it).

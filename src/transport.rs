@@ -1,8 +1,9 @@
 //! Per-request behaviour of the generated client, in one place, through
 //! progenitor's `ClientHooks::exec`: pacing, an `Authorization` header that
-//! is fresh when each attempt goes out, retries (honouring `Retry-After`),
-//! a new token after a 401, and a tracing span per attempt. There is no
-//! other request path.
+//! is fresh when each attempt goes out, a timeout per attempt (the call's
+//! deadline, see `deadline.rs`), retries (honouring `Retry-After`), a new
+//! token after a 401, and a tracing span per attempt. There is no other
+//! request path.
 
 use std::{
     fmt,
@@ -115,11 +116,15 @@ impl RetryPolicy {
                 Class::Transient if idempotent(method) => Some(self.backoff(attempt)),
                 _ => None,
             },
-            Err(e) if (e.is_connect() || e.is_timeout()) && idempotent(method) => {
-                Some(self.backoff(attempt))
-            }
+            Err(e) if e.is_connect() || e.is_timeout() => self.unanswered_delay(method, attempt),
             Err(_) => None,
         }
+    }
+
+    /// The wait before the next attempt after one that got no answer (a
+    /// timeout, a connection that failed), or `None` to stop here.
+    fn unanswered_delay(&self, method: &Method, attempt: u32) -> Option<Duration> {
+        (attempt < self.max_attempts && idempotent(method)).then(|| self.backoff(attempt))
     }
 }
 
@@ -199,6 +204,8 @@ async fn execute(
     let mut renewed = false;
     let mut attempt = 1;
     loop {
+        // Waits (pacing, a sign-in) do not count against the attempt.
+        request::disarm_deadline();
         // A body that cannot be cloned (a stream) is sent once, never retried.
         let spare = request.try_clone();
         let slot = hooks.pacer.reserve(&method);
@@ -212,9 +219,28 @@ async fn execute(
             Err(e) => return Ok(request::refuse(e)),
         };
         if let Some(t) = hooks.attempt_timeout {
-            *request.timeout_mut() = Some(t);
+            // A typed call keeps its timeout on the call's deadline, which
+            // also covers the body read after this hook; the raw client's
+            // calls leave it to reqwest.
+            if !request::arm_deadline(t) {
+                *request.timeout_mut() = Some(t);
+            }
         }
-        let outcome = send_traced(raw, request, operation, attempt).await;
+        let sent = request::within_deadline(send_traced(raw, request, operation, attempt)).await;
+        let Some(outcome) = sent else {
+            // The deadline passed before the answer's head arrived.
+            match (spare, hooks.retry.unanswered_delay(&method, attempt)) {
+                (Some(next), Some(delay)) => {
+                    tracing::debug!(operation, attempt, "timed out; retrying");
+                    request::disarm_deadline();
+                    Box::pin(tokio::time::sleep(delay)).await;
+                    request = next;
+                    attempt += 1;
+                    continue;
+                }
+                _ => return Ok(request::refuse(Error::Timeout { operation })),
+            }
+        };
         let outcome = outcome.map(|answer| {
             request::record_answer(&answer);
             let throttled = (classify(answer.status()) == Class::Throttled)
@@ -234,6 +260,7 @@ async fn execute(
                 return outcome;
             }
             renewed = true;
+            request::disarm_deadline();
             Box::pin(hooks.auth.reject(sent_auth.as_ref())).await;
             request = next;
             attempt += 1;
@@ -248,6 +275,7 @@ async fn execute(
             delay_ms = delay.as_millis() as u64,
             "retrying"
         );
+        request::disarm_deadline();
         Box::pin(tokio::time::sleep(delay)).await;
         request = next;
         attempt += 1;

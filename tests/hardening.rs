@@ -1757,3 +1757,140 @@ async fn a_refusal_in_a_200_envelope_with_odd_errors_is_a_validation_error() {
         other => panic!("expected Validation, got {other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------
+// Timeouts that cover the whole answer
+// ---------------------------------------------------------------------------
+
+/// Answers one request with a head and the start of a body, then sends
+/// nothing more while holding the connection open for `hold`.
+fn stall_after_head(head: &'static str, hold: Duration) -> impl Fn(TcpStream) + Send + 'static {
+    move |mut stream| {
+        read_request(&mut stream, false);
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.flush();
+        std::thread::sleep(hold);
+    }
+}
+
+/// A body that stops arriving is a timeout, whether its length was
+/// declared or it is chunked: the attempt's time covers the body, not only
+/// the head, so a server that sends a head and then stalls cannot hold a
+/// call for longer than the timeout.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_a_timeout() {
+    let heads = [
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Id\":",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n{\"Id\":\r\n",
+    ];
+    for head in heads {
+        let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
+        let client = Client::builder()
+            .base_url(&base)
+            .credentials(Credentials::bearer(BEARER))
+            .retry(RetryPolicy::none())
+            .pacing(Pacing::unlimited())
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = client.time_passes().get(PASS_ID).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    operation: "get_time_pass"
+                }
+            ),
+            "{head:?}: {err:?}"
+        );
+        assert!(took < Duration::from_secs(3), "{head:?}: took {took:?}");
+        assert_eq!(served.load(Ordering::SeqCst), 1);
+    }
+}
+
+/// A write whose answer stalls mid-body may have been applied: its
+/// timeout says the outcome is unknown, like one that stalls before the head.
+#[tokio::test]
+async fn a_post_whose_answer_body_stalls_has_an_unknown_outcome() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{";
+    let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
+    let client = Client::builder()
+        .base_url(&base)
+        .credentials(Credentials::bearer(BEARER))
+        .pacing(Pacing::unlimited())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "timeout");
+    assert_eq!(served.load(Ordering::SeqCst), 1, "never retried");
+}
+
+/// A GET whose head comes too late is tried again, and the second answer
+/// is used; the time spent waiting to retry does not count against it.
+#[tokio::test]
+async fn a_get_that_timed_out_is_retried_and_the_next_answer_is_used() {
+    let server = MockServer::start().await;
+    let answers = Arc::new(AtomicUsize::new(0));
+    let seen = answers.clone();
+    mount(&server, "GET", &pass_path(PASS_ID), move |_: &Request| {
+        let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+        let answer = json_response(200, time_pass(PASS_ID));
+        if first {
+            answer.set_delay(Duration::from_secs(3))
+        } else {
+            answer
+        }
+    })
+    .await;
+    let client = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(400)))
+        .pacing(Pacing::unlimited())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let pass = client.time_passes().get(PASS_ID).await.unwrap();
+    assert_eq!(pass.id, PASS_ID);
+    assert_eq!(answers.load(Ordering::SeqCst), 2);
+}
+
+/// Calls through the raw generated client have no typed call around them;
+/// their timeout still holds (reqwest's, set per attempt).
+#[tokio::test]
+async fn a_raw_client_call_still_times_out() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(PASS_ID),
+        json_response(200, time_pass(PASS_ID)).set_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let client = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::none())
+        .pacing(Pacing::unlimited())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client
+        .raw()
+        .get_time_pass()
+        .id(PASS_ID)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, nexudus_timepasses::raw::Error::CommunicationError(e) if e.is_timeout()),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
