@@ -11,11 +11,12 @@
 
 use std::{
     cell::OnceCell,
+    panic::AssertUnwindSafe,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError,
     },
-    task::Context,
+    task::{Context, Waker},
     time::{Duration, Instant},
 };
 
@@ -149,9 +150,11 @@ impl Registry {
         self.free.len() == self.slots.len()
     }
 
-    /// Fires every armed deadline at or before `now` and returns the
-    /// earliest one still to come.
-    fn fire(&self, now: u64) -> Option<u64> {
+    /// Fires every armed deadline at or before `now`: returns the wakers to
+    /// wake (after the lock is released) and the earliest deadline still to
+    /// come.
+    fn fire(&self, now: u64) -> (Vec<Waker>, Option<u64>) {
+        let mut due = Vec::new();
         let mut earliest: Option<u64> = None;
         for slot in self.slots.iter().flatten() {
             let at = slot.at.load(Ordering::Acquire);
@@ -169,10 +172,10 @@ impl Registry {
                 .compare_exchange(at, FIRED, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
-                slot.waker.wake();
+                due.extend(slot.waker.take());
             }
         }
-        earliest
+        (due, earliest)
     }
 }
 
@@ -189,7 +192,18 @@ impl Watchdog {
         let mut idle_since: Option<u64> = None;
         loop {
             let now = since_epoch(Instant::now());
-            let earliest = registry.fire(now);
+            let (due, earliest) = registry.fire(now);
+            if !due.is_empty() {
+                // Woken without the lock, so that calls arming or leaving
+                // never wait behind a wake; a waker that panics must not
+                // take the watchdog down with it.
+                drop(registry);
+                for waker in due {
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+                }
+                registry = self.lock();
+                continue;
+            }
             idle_since = if registry.is_empty() {
                 Some(idle_since.unwrap_or(now))
             } else {
@@ -232,7 +246,7 @@ fn watchdog() -> Option<&'static Watchdog> {
         }));
         std::thread::Builder::new()
             .name("nexudus-deadlines".into())
-            .stack_size(64 * 1024)
+            .stack_size(256 * 1024)
             .spawn(move || watchdog.run())
             .ok()
             .map(|_| watchdog)

@@ -7,7 +7,7 @@
 //! status of the last answer, and, for streams, the page to ask for.
 
 use std::{
-    cell::RefCell,
+    cell::{Cell, RefCell},
     future::{poll_fn, Future},
     pin::Pin,
     sync::Arc,
@@ -54,6 +54,9 @@ pub(crate) struct Call {
     /// The running attempt's timeout, armed by the hook. It covers the
     /// answer's body too, which the generated code reads after the hook.
     deadline: Deadline,
+    /// Whether the hook is waiting for an answer's head: a deadline that
+    /// passes then is the hook's to handle (it may retry).
+    in_head: Cell<bool>,
 }
 
 tokio::task_local! {
@@ -189,25 +192,28 @@ fn in_context<'a, T: DeserializeOwned + 'a>(
                 Ok((body, date))
             }
             // Boxed: only a failure pays for the space its reading needs.
-            Err(e) => Err(finish(
-                operation,
-                Box::pin(convert::<T>(operation, e)).await,
-            )),
+            // Watched: reading an error answer's body is still the attempt.
+            Err(e) => {
+                let error = watched(Box::pin(convert::<T>(operation, e)))
+                    .await
+                    .unwrap_or(Error::Timeout { operation });
+                Err(finish(operation, error))
+            }
         }
     })
 }
 
 /// `request`'s output, or `None` once the running attempt's deadline has
-/// passed while the answer's body was being read (a slow head is the
-/// hook's to handle, since it may retry). The task is woken when the
-/// deadline passes.
+/// passed while the answer's body was being read. A deadline that passes
+/// while the hook waits for a head is left to the hook, which may retry;
+/// either way the task is woken when the deadline passes.
 async fn watched<F: Future + Unpin>(mut request: F) -> Option<F::Output> {
     poll_fn(|cx| {
         if let Poll::Ready(output) = Pin::new(&mut request).poll(cx) {
             return Poll::Ready(Some(output));
         }
         let passed = CALL
-            .try_with(|c| c.deadline.poll_passed(cx))
+            .try_with(|c| c.deadline.poll_passed(cx) && !c.in_head.get())
             .unwrap_or(false);
         if passed {
             Poll::Ready(None)
@@ -303,10 +309,12 @@ pub(crate) fn disarm_deadline() {
     let _ = CALL.try_with(|c| c.deadline.disarm());
 }
 
-/// `attempt`'s output, or `None` once the call's attempt deadline has
-/// passed. [`watched`], around every typed call, wakes the task for it.
+/// `attempt` (the wait for an answer's head), or `None` once the call's
+/// attempt deadline has passed. [`watched`], around every typed call, wakes
+/// the task for it, and leaves the verdict to this while it runs.
 pub(crate) async fn within_deadline<F: Future>(attempt: F) -> Option<F::Output> {
     let mut attempt = std::pin::pin!(attempt);
+    let _head = InHead::enter();
     poll_fn(|cx| match attempt.as_mut().poll(cx) {
         Poll::Ready(output) => Poll::Ready(Some(output)),
         Poll::Pending if CALL.try_with(|c| c.deadline.passed()).unwrap_or(false) => {
@@ -315,6 +323,22 @@ pub(crate) async fn within_deadline<F: Future>(attempt: F) -> Option<F::Output> 
         Poll::Pending => Poll::Pending,
     })
     .await
+}
+
+/// Marks the call as waiting for a head while it lives.
+struct InHead;
+
+impl InHead {
+    fn enter() -> InHead {
+        let _ = CALL.try_with(|c| c.in_head.set(true));
+        InHead
+    }
+}
+
+impl Drop for InHead {
+    fn drop(&mut self) {
+        let _ = CALL.try_with(|c| c.in_head.set(false));
+    }
 }
 
 /// Keeps `error` as the call's failure (the hook's answer then stands for it).

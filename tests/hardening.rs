@@ -1774,14 +1774,16 @@ fn stall_after_head(head: &'static str, hold: Duration) -> impl Fn(TcpStream) + 
 }
 
 /// A body that stops arriving is a timeout, whether its length was
-/// declared or it is chunked: the attempt's time covers the body, not only
-/// the head, so a server that sends a head and then stalls cannot hold a
-/// call for longer than the timeout.
+/// declared or it is chunked, and for an error answer too (its body is read
+/// after the hook): the attempt's time covers the body, not only the head,
+/// so a server that sends a head and then stalls cannot hold a call for
+/// longer than the timeout.
 #[tokio::test]
 async fn a_body_that_stops_arriving_is_a_timeout() {
     let heads = [
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Id\":",
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n{\"Id\":\r\n",
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 400\r\n\r\n<html>",
     ];
     for head in heads {
         let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
