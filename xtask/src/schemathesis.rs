@@ -1,7 +1,13 @@
 //! `cargo xtask schemathesis` (a step of `check`): Schemathesis (PyPI,
 //! pinned in `tools/requirements.txt`) generates requests from openapi.yaml
 //! and sends them to the stand-in (`nexudus serve`), with its default checks,
-//! for at most `MAX_TIME` seconds on 2 workers and a fixed seed.
+//! for at most `MAX_TIME` seconds on one worker and a fixed seed.
+//!
+//! One worker, not two: with two, Hypothesis parses lambda sources from
+//! both threads at once, and CPython 3.11's `ast.parse` is not safe for that
+//! (a CI run failed with "SystemError: AST constructor recursion depth
+//! mismatch"). One worker in the same time budget sent 9,308 cases against
+//! 9,719 and saw every baseline finding.
 //!
 //! `tools/schemathesis.toml` holds its settings (a phase skipped where the
 //! tool itself fails, with the reason). Findings that stay, each with its reason in the README's "Stand-in
@@ -28,7 +34,7 @@ pub fn run(ws: &Workspace) -> Result {
         .arg("run")
         .arg(ws.spec())
         .args(["--url", &server.url, "--auth", &auth])
-        .args(["--max-time", MAX_TIME, "--workers", "2", "--seed", "1"])
+        .args(["--max-time", MAX_TIME, "--workers", "1", "--seed", "1"])
         .arg("--no-color")
         .arg("--baseline")
         .arg(&baseline)
