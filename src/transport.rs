@@ -229,17 +229,14 @@ async fn execute(
         let sent = request::within_deadline(send_traced(raw, request, operation, attempt)).await;
         let Some(outcome) = sent else {
             // The deadline passed before the answer's head arrived.
-            match (spare, hooks.retry.unanswered_delay(&method, attempt)) {
-                (Some(next), Some(delay)) => {
-                    tracing::debug!(operation, attempt, "timed out; retrying");
-                    request::disarm_deadline();
-                    Box::pin(tokio::time::sleep(delay)).await;
-                    request = next;
-                    attempt += 1;
-                    continue;
-                }
-                _ => return Ok(request::refuse(Error::Timeout { operation })),
-            }
+            let (Some(next), Some(delay)) = (spare, hooks.retry.unanswered_delay(&method, attempt))
+            else {
+                return Ok(request::refuse(Error::Timeout { operation }));
+            };
+            wait_to_retry(operation, attempt, delay).await;
+            request = next;
+            attempt += 1;
+            continue;
         };
         let outcome = outcome.map(|answer| {
             request::record_answer(&answer);
@@ -269,17 +266,23 @@ async fn execute(
         let Some(delay) = hooks.retry.next_delay(&method, &outcome, attempt) else {
             return outcome;
         };
-        tracing::debug!(
-            operation,
-            attempt,
-            delay_ms = delay.as_millis() as u64,
-            "retrying"
-        );
-        request::disarm_deadline();
-        Box::pin(tokio::time::sleep(delay)).await;
+        wait_to_retry(operation, attempt, delay).await;
         request = next;
         attempt += 1;
     }
+}
+
+/// The backoff after attempt `attempt`; it does not count against any
+/// attempt's deadline.
+async fn wait_to_retry(operation: &'static str, attempt: u32, delay: Duration) {
+    tracing::debug!(
+        operation,
+        attempt,
+        delay_ms = delay.as_millis() as u64,
+        "retrying"
+    );
+    request::disarm_deadline();
+    Box::pin(tokio::time::sleep(delay)).await;
 }
 
 /// Sets the `Authorization` header for this attempt (none for the token

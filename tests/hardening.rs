@@ -168,14 +168,17 @@ fn raw_server(
 
 /// A client for a raw server: bearer token, no retries, no pacing.
 fn raw_client(base: &str) -> Client {
+    raw_builder(base).build().unwrap()
+}
+
+/// [`raw_client`]'s settings, to change some before building.
+fn raw_builder(base: &str) -> nexudus_timepasses::ClientBuilder {
     Client::builder()
         .base_url(base)
         .credentials(Credentials::bearer(BEARER))
         .retry(RetryPolicy::none())
         .pacing(Pacing::unlimited())
         .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
 }
 
 // ---------------------------------------------------------------------------
@@ -1787,11 +1790,7 @@ async fn a_body_that_stops_arriving_is_a_timeout() {
     ];
     for head in heads {
         let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
-        let client = Client::builder()
-            .base_url(&base)
-            .credentials(Credentials::bearer(BEARER))
-            .retry(RetryPolicy::none())
-            .pacing(Pacing::unlimited())
+        let client = raw_builder(&base)
             .timeout(Duration::from_millis(300))
             .build()
             .unwrap();
@@ -1818,10 +1817,9 @@ async fn a_body_that_stops_arriving_is_a_timeout() {
 async fn a_post_whose_answer_body_stalls_has_an_unknown_outcome() {
     let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{";
     let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
-    let client = Client::builder()
-        .base_url(&base)
-        .credentials(Credentials::bearer(BEARER))
-        .pacing(Pacing::unlimited())
+    // The default retries, so that "never retried" is the POST rule at work.
+    let client = raw_builder(&base)
+        .retry(RetryPolicy::default())
         .timeout(Duration::from_millis(300))
         .build()
         .unwrap();
