@@ -2,11 +2,14 @@
 //!
 //! Generation only. The output goes to `$OUT_DIR/generated.rs` and is included
 //! by `src/generated.rs`; the spec also goes to `$OUT_DIR/openapi.json` for
-//! the drift check. Three adaptations are made on the way, all here, never
+//! the drift check. Five adaptations are made on the way, all here, never
 //! by hand: error responses are hidden from progenitor (the handwritten
 //! layer reads them), the generated requests' query parameters are added by
-//! `wire::add_query` once each request is built, and progenitor's
-//! `api-version` header is left out. A spec that cannot be generated stops
+//! `wire::add_query` once each request is built, progenitor's
+//! `api-version` header is left out, each request's URL starts from the
+//! client's parsed base (`wire::endpoint`) instead of being parsed from
+//! text, and success answers are decoded by `request::json_answer`, which
+//! does not copy their headers. A spec that cannot be generated stops
 //! the build with one short message naming the problem, never a backtrace
 //! from the generator.
 
@@ -62,11 +65,18 @@ fn generate(path: &Path) -> Result<String, String> {
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced unparsable code: {e}"))?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut QueryAfterBuild, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut AnswerWithoutCopy, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut UrlFromBase, &mut file);
     let code = prettyplease::unparse(&file);
-    if code.contains("QueryParam") || code.contains("api-version") {
+    if code.contains("QueryParam")
+        || code.contains("api-version")
+        || code.contains("ResponseValue::from_response")
+        || code.contains("client.baseurl")
+    {
         return Err(
             "progenitor built a request in a shape build.rs does not know: \
-                    a query parameter or the api-version header is left in it"
+                    a query parameter, the api-version header, its own answer \
+                    decoding or a URL parsed from text is left in it"
                 .into(),
         );
     }
@@ -135,6 +145,97 @@ impl syn::visit_mut::VisitMut for QueryAfterBuild {
         }
         block.stmts = stmts;
     }
+}
+
+/// Has the generated requests decode a success answer with
+/// `crate::request::json_answer` instead of progenitor's
+/// `ResponseValue::from_response`, which copies the answer's header map
+/// for every call; `json_answer` moves it out of the answer instead, and
+/// fails the same way.
+struct AnswerWithoutCopy;
+
+impl syn::visit_mut::VisitMut for AnswerWithoutCopy {
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        syn::visit_mut::visit_expr_call_mut(self, call);
+        let syn::Expr::Path(func) = call.func.as_mut() else {
+            return;
+        };
+        let names: Vec<String> = func
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if names.ends_with(&["ResponseValue".to_string(), "from_response".to_string()]) {
+            func.path = syn::parse_quote!(crate::request::json_answer);
+        }
+    }
+}
+
+/// Has the generated requests start from the client's parsed base URL:
+/// `let url = format!("{}/api/..", client.baseurl, ..);` becomes
+/// `let url = crate::wire::endpoint(client, "/api/..");` (or
+/// `&format!("/api/..", ..)` when the path has parameters). progenitor
+/// formats the whole URL as text, and reqwest parses it again for every
+/// request, host and all; `endpoint` copies the parsed base and sets only
+/// its path.
+struct UrlFromBase;
+
+impl syn::visit_mut::VisitMut for UrlFromBase {
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        syn::visit_mut::visit_local_mut(self, local);
+        let syn::Pat::Ident(binding) = &local.pat else {
+            return;
+        };
+        let Some(init) = local.init.as_mut() else {
+            return;
+        };
+        if binding.ident != "url" {
+            return;
+        }
+        if let Some(path) = path_after_base(&init.expr) {
+            *init.expr = syn::parse_quote!(crate::wire::endpoint(client, #path));
+        }
+    }
+}
+
+/// The path part of `format!("{}PATH", client.baseurl, ARGS..)`: the
+/// literal `"PATH"`, or `&format!("PATH", ARGS..)`.
+fn path_after_base(expr: &syn::Expr) -> Option<syn::Expr> {
+    use syn::punctuated::Punctuated;
+    let syn::Expr::Macro(mac) = expr else {
+        return None;
+    };
+    if !mac.mac.path.is_ident("format") {
+        return None;
+    }
+    let args = mac
+        .mac
+        .parse_body_with(Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let mut args = args.into_iter();
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(template),
+        ..
+    }) = args.next()?
+    else {
+        return None;
+    };
+    let base = args.next()?;
+    if quote::ToTokens::to_token_stream(&base).to_string() != "client . baseurl" {
+        return None;
+    }
+    let path = template.value().strip_prefix("{}")?.to_owned();
+    let rest: Vec<syn::Expr> = args.collect();
+    let literal = syn::LitStr::new(&path, template.span());
+    if rest.is_empty() && (path.contains('{') || path.contains('}')) {
+        return None;
+    }
+    Some(if rest.is_empty() {
+        syn::parse_quote!(#literal)
+    } else {
+        syn::parse_quote!(&format!(#literal, #(#rest),*))
+    })
 }
 
 /// Removes the `api-version` header progenitor adds to every request: it

@@ -277,7 +277,11 @@ impl ClientBuilder {
                 (http, Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)))
             }
         };
+        // The normalised text parses: it is the text of a parsed URL.
+        let parsed_base = url::Url::parse(&base_url)
+            .map_err(|e| Error::Config(format!("base URL {base_url:?}: {e}")))?;
         let hooks = Hooks::new(
+            parsed_base,
             Auth::new(self.credentials)?,
             self.retry,
             &self.pacing,

@@ -118,7 +118,7 @@ pub(crate) async fn get_json(
     path: &str,
     query: &[(&str, String)],
 ) -> Result<serde_json::Value> {
-    let url = format!("{}{path}", raw.baseurl());
+    let url = crate::wire::endpoint(raw, path);
     let request = raw
         .client()
         .get(url)
@@ -135,12 +135,30 @@ pub(crate) async fn get_json(
             .await
             .map_err(GenError::CommunicationError)?;
         if response.status().is_success() {
-            ResponseValue::from_response(response).await
+            json_answer(response).await
         } else {
             Err(GenError::UnexpectedResponse(response))
         }
     };
     Ok(in_context(operation, Call::default(), answer, Ok).await?.0)
+}
+
+/// A success answer's JSON body as the generated code returns it, failing
+/// as progenitor's `ResponseValue::from_response` does; build.rs has the
+/// generated requests call this instead, because that one copies the
+/// answer's header map on every call and this moves it out.
+pub(crate) async fn json_answer<T: DeserializeOwned, E>(
+    mut response: reqwest::Response,
+) -> std::result::Result<ResponseValue<T>, GenError<E>> {
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let full = response
+        .bytes()
+        .await
+        .map_err(GenError::ResponseBodyError)?;
+    let inner =
+        serde_json::from_slice(&full).map_err(|e| GenError::InvalidResponsePayload(full, e))?;
+    Ok(ResponseValue::new(inner, status, headers))
 }
 
 /// Like [`send`], and a 200 envelope with `WasSuccessful: false` is an error

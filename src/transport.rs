@@ -11,10 +11,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
+use futures::{future::Either, StreamExt};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use rand::Rng;
-use reqwest::{header::AUTHORIZATION, Method, Request, Response, StatusCode};
+use reqwest::{
+    header::{HeaderValue, ACCEPT, AUTHORIZATION},
+    Method, Request, Response, StatusCode, Url, Version,
+};
 use tracing::Instrument;
 
 use crate::{
@@ -144,6 +147,8 @@ struct Shared {
     attempt_timeout: Option<Duration>,
     /// The largest answer body read, in bytes.
     max_body: u64,
+    /// The server's base URL, parsed once (see `wire::endpoint`).
+    base_url: Url,
 }
 
 impl fmt::Debug for Hooks {
@@ -158,6 +163,7 @@ impl fmt::Debug for Hooks {
 
 impl Hooks {
     pub(crate) fn new(
+        base_url: Url,
         auth: Auth,
         retry: RetryPolicy,
         pacing: &Pacing,
@@ -170,11 +176,17 @@ impl Hooks {
             pacer: Pacer::new(pacing),
             attempt_timeout,
             max_body,
+            base_url,
         }))
     }
 
     pub(crate) fn auth(&self) -> &Auth {
         &self.0.auth
+    }
+
+    /// The server's base URL, as the client was built with it.
+    pub(crate) fn base_url(&self) -> &Url {
+        &self.0.base_url
     }
 }
 
@@ -207,7 +219,7 @@ async fn execute(
         // Waits (pacing, a sign-in) do not count against the attempt.
         request::disarm_deadline();
         // A body that cannot be cloned (a stream) is sent once, never retried.
-        let spare = request.try_clone();
+        let spare = Spare::of(&request);
         let slot = hooks.pacer.reserve(&method);
         if let Some(slot) = slot {
             // Boxed, like the other waits: an unpaced call keeps no timer
@@ -234,7 +246,7 @@ async fn execute(
                 return Ok(request::refuse(Error::Timeout { operation }));
             };
             wait_to_retry(operation, attempt, delay).await;
-            request = next;
+            request = next.into_request();
             attempt += 1;
             continue;
         };
@@ -259,7 +271,7 @@ async fn execute(
             renewed = true;
             request::disarm_deadline();
             Box::pin(hooks.auth.reject(sent_auth.as_ref())).await;
-            request = next;
+            request = next.into_request();
             attempt += 1;
             continue;
         }
@@ -267,10 +279,58 @@ async fn execute(
             return outcome;
         };
         wait_to_retry(operation, attempt, delay).await;
-        request = next;
+        request = next.into_request();
         attempt += 1;
     }
 }
+
+/// The request again, for the attempt after this one.
+enum Spare {
+    /// A GET or DELETE as the generated code builds it: no body, no timeout
+    /// of its own, and no header but `Accept: application/json` (the hook
+    /// adds `Authorization` per attempt). Only its URL is copied, and the
+    /// header set again on use: a whole clone costs five allocations on
+    /// every call, for a retry that seldom comes.
+    Plain(Method, Url),
+    /// Any other request, cloned whole.
+    Whole(Request),
+}
+
+impl Spare {
+    /// The spare of `request`, or `None` when its body cannot be cloned (a
+    /// stream), which is then sent once, never retried.
+    fn of(request: &Request) -> Option<Spare> {
+        let headers = request.headers();
+        let plain = request.body().is_none()
+            && request.version() == Version::default()
+            && request.timeout().is_none()
+            && headers.len() == 1
+            && headers.get(ACCEPT).is_some_and(|v| v == JSON);
+        if plain {
+            return Some(Spare::Plain(
+                request.method().clone(),
+                request.url().clone(),
+            ));
+        }
+        request.try_clone().map(Spare::Whole)
+    }
+
+    fn into_request(self) -> Request {
+        match self {
+            Spare::Plain(method, url) => {
+                let mut request = Request::new(method, url);
+                request
+                    .headers_mut()
+                    .insert(ACCEPT, HeaderValue::from_static(JSON));
+                request
+            }
+            Spare::Whole(request) => request,
+        }
+    }
+}
+
+/// The `Accept` header of every generated request.
+const JSON: &str = "application/json";
 
 /// The backoff after attempt `attempt`; it does not count against any
 /// attempt's deadline.
@@ -398,9 +458,13 @@ fn send_traced(
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
+    if span.is_disabled() {
+        // Nobody listens: no span to enter, no latency to time.
+        return Either::Left(raw.client().execute(request));
+    }
     let started = Instant::now();
     let pending = raw.client().execute(request).instrument(span.clone());
-    async move {
+    Either::Right(async move {
         let outcome = pending.await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         match &outcome {
@@ -411,7 +475,7 @@ fn send_traced(
             Err(e) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
         }
         outcome
-    }
+    })
 }
 
 #[cfg(test)]
@@ -428,6 +492,48 @@ mod tests {
             let ceiling = Duration::from_millis(100 * (1 << (attempt - 1).min(16)))
                 .min(Duration::from_millis(1000));
             assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    fn get(url: &str) -> Request {
+        let mut request = Request::new(Method::GET, url.parse().unwrap());
+        request
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static(JSON));
+        request
+    }
+
+    /// What a retry sends: method, URL, headers, body and timeout.
+    fn shape(r: &Request) -> String {
+        format!(
+            "{} {} {:?} {:?} {:?}",
+            r.method(),
+            r.url(),
+            r.headers(),
+            r.body().and_then(|b| b.as_bytes()),
+            r.timeout()
+        )
+    }
+
+    #[test]
+    fn a_spare_sends_the_same_request_again() {
+        let plain = get("http://h.test/api/x?page=2&size=1");
+        let spare = Spare::of(&plain).unwrap();
+        assert!(matches!(spare, Spare::Plain(..)));
+        assert_eq!(shape(&spare.into_request()), shape(&plain));
+
+        let mut extra = get("http://h.test/api/x");
+        extra
+            .headers_mut()
+            .insert("x-extra", HeaderValue::from_static("1"));
+        let mut posted = Request::new(Method::POST, "http://h.test/api/x".parse().unwrap());
+        *posted.body_mut() = Some(reqwest::Body::from("{}"));
+        let mut timed = get("http://h.test/api/x");
+        *timed.timeout_mut() = Some(Duration::from_secs(3));
+        for request in [extra, posted, timed] {
+            let spare = Spare::of(&request).unwrap();
+            assert!(matches!(spare, Spare::Whole(..)), "{}", shape(&request));
+            assert_eq!(shape(&spare.into_request()), shape(&request));
         }
     }
 

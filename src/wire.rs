@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 
-use crate::{error::Error, types::FilterDateTime};
+use url::Url;
+
+use crate::{error::Error, generated::Client as Raw, types::FilterDateTime};
 
 /// The format range filters take: minute precision, no seconds, no zone.
 const FILTER_FORMAT: &str = "%Y-%m-%dT%H:%M";
@@ -108,6 +110,21 @@ fn write_query<T: serde::Serialize>(
     written.map_err(|e| progenitor_client::Error::InvalidRequest(format!("query `{name}`: {e}")))
 }
 
+/// The URL of `path` (which starts with `/`) on `client`'s server: a copy
+/// of the base URL parsed once when the client was built, with `path` set
+/// after the base's own path. build.rs has the generated requests start
+/// from this instead of formatting the whole URL as text for reqwest to
+/// parse again, host and all, on every call.
+pub(crate) fn endpoint(client: &Raw, path: &str) -> Url {
+    let base = progenitor_client::ClientInfo::inner(client).base_url();
+    let mut url = base.clone();
+    match base.path() {
+        "/" => url.set_path(path),
+        stem => url.set_path(&format!("{stem}{path}")),
+    }
+    url
+}
+
 /// Ids as batch get takes them: `[1,2,3]`.
 pub(crate) fn id_list(ids: &[i32]) -> String {
     let joined: Vec<String> = ids.iter().map(i32::to_string).collect();
@@ -145,6 +162,27 @@ mod tests {
             FilterDateTime::try_from(local).unwrap().as_str(),
             "2025-06-01T08:15"
         );
+    }
+
+    #[test]
+    fn endpoints_are_the_urls_the_text_would_parse_to() {
+        for base in [
+            "https://x.test",
+            "http://127.0.0.1:8080/stem/",
+            "http://h.test/a/b",
+        ] {
+            let client = crate::Client::builder().base_url(base).build().unwrap();
+            let raw = client.raw();
+            for path in [
+                "/api/billing/coworkertimepasses",
+                "/api/billing/timepasses/",
+                "/api/billing/timepasses/%7B1%7D",
+                "/api/token",
+            ] {
+                let text = format!("{}{path}", progenitor_client::ClientInfo::baseurl(raw));
+                assert_eq!(endpoint(raw, path), Url::parse(&text).unwrap(), "{text}");
+            }
+        }
     }
 
     #[test]
