@@ -604,5 +604,5 @@ fn ms(d: Duration) -> String {
 }
 
 fn us(d: Duration) -> String {
-    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
