@@ -174,7 +174,7 @@ impl syn::visit_mut::VisitMut for AnswerWithoutCopy {
 
 /// Has the generated requests start from the client's parsed base URL:
 /// `let url = format!("{}/api/..", client.baseurl, ..);` becomes
-/// `let url = crate::wire::endpoint(client, "/api/..");` (or
+/// `let url = crate::wire::endpoint(client, "/api/..")?;` (or
 /// `&format!("/api/..", ..)` when the path has parameters). progenitor
 /// formats the whole URL as text, and reqwest parses it again for every
 /// request, host and all; `endpoint` copies the parsed base and sets only
@@ -194,7 +194,7 @@ impl syn::visit_mut::VisitMut for UrlFromBase {
             return;
         }
         if let Some(path) = path_after_base(&init.expr) {
-            *init.expr = syn::parse_quote!(crate::wire::endpoint(client, #path));
+            *init.expr = syn::parse_quote!(crate::wire::endpoint(client, #path)?);
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::{
     generated::Client as Raw,
     pacing::Pacing,
     transport::{Hooks, RetryPolicy},
+    wire::BaseUrl,
 };
 
 /// Where the Nexudus API lives.
@@ -278,7 +279,7 @@ impl ClientBuilder {
             }
         };
         // The normalised text parses: it is the text of a parsed URL.
-        let parsed_base = url::Url::parse(&base_url)
+        let parsed_base = BaseUrl::new(&base_url)
             .map_err(|e| Error::Config(format!("base URL {base_url:?}: {e}")))?;
         let hooks = Hooks::new(
             parsed_base,

@@ -118,7 +118,8 @@ pub(crate) async fn get_json(
     path: &str,
     query: &[(&str, String)],
 ) -> Result<serde_json::Value> {
-    let url = crate::wire::endpoint(raw, path);
+    let url =
+        crate::wire::endpoint(raw, path).map_err(|e| Error::invalid(operation, e.to_string()))?;
     let request = raw
         .client()
         .get(url)

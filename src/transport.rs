@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::{future::Either, StreamExt};
+use futures::StreamExt;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use rand::Rng;
 use reqwest::{
@@ -27,6 +27,7 @@ use crate::{
     pacing::{Pacer, Pacing},
     request,
     status::{classify, Class, TOKEN_OPERATION},
+    wire::BaseUrl,
 };
 
 /// When and how often a request is tried again.
@@ -148,7 +149,7 @@ struct Shared {
     /// The largest answer body read, in bytes.
     max_body: u64,
     /// The server's base URL, parsed once (see `wire::endpoint`).
-    base_url: Url,
+    base_url: BaseUrl,
 }
 
 impl fmt::Debug for Hooks {
@@ -163,7 +164,7 @@ impl fmt::Debug for Hooks {
 
 impl Hooks {
     pub(crate) fn new(
-        base_url: Url,
+        base_url: BaseUrl,
         auth: Auth,
         retry: RetryPolicy,
         pacing: &Pacing,
@@ -185,7 +186,7 @@ impl Hooks {
     }
 
     /// The server's base URL, as the client was built with it.
-    pub(crate) fn base_url(&self) -> &Url {
+    pub(crate) fn base_url(&self) -> &BaseUrl {
         &self.0.base_url
     }
 }
@@ -458,13 +459,9 @@ fn send_traced(
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    if span.is_disabled() {
-        // Nobody listens: no span to enter, no latency to time.
-        return Either::Left(raw.client().execute(request));
-    }
     let started = Instant::now();
     let pending = raw.client().execute(request).instrument(span.clone());
-    Either::Right(async move {
+    async move {
         let outcome = pending.await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         match &outcome {
@@ -475,7 +472,7 @@ fn send_traced(
             Err(e) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
         }
         outcome
-    })
+    }
 }
 
 #[cfg(test)]
@@ -506,21 +503,25 @@ mod tests {
     /// What a retry sends: method, URL, headers, body and timeout.
     fn shape(r: &Request) -> String {
         format!(
-            "{} {} {:?} {:?} {:?}",
+            "{} {} {:?} {:?} {:?} {:?}",
             r.method(),
             r.url(),
             r.headers(),
             r.body().and_then(|b| b.as_bytes()),
-            r.timeout()
+            r.timeout(),
+            r.version()
         )
     }
 
     #[test]
     fn a_spare_sends_the_same_request_again() {
-        let plain = get("http://h.test/api/x?page=2&size=1");
-        let spare = Spare::of(&plain).unwrap();
-        assert!(matches!(spare, Spare::Plain(..)));
-        assert_eq!(shape(&spare.into_request()), shape(&plain));
+        let mut deleted = get("http://h.test/api/x/1");
+        *deleted.method_mut() = Method::DELETE;
+        for plain in [get("http://h.test/api/x?page=2&size=1"), deleted] {
+            let spare = Spare::of(&plain).unwrap();
+            assert!(matches!(spare, Spare::Plain(..)), "{}", shape(&plain));
+            assert_eq!(shape(&spare.into_request()), shape(&plain));
+        }
 
         let mut extra = get("http://h.test/api/x");
         extra
@@ -530,7 +531,17 @@ mod tests {
         *posted.body_mut() = Some(reqwest::Body::from("{}"));
         let mut timed = get("http://h.test/api/x");
         *timed.timeout_mut() = Some(Duration::from_secs(3));
-        for request in [extra, posted, timed] {
+        let mut twice = get("http://h.test/api/x");
+        twice
+            .headers_mut()
+            .append(ACCEPT, HeaderValue::from_static("text/plain"));
+        let mut other = get("http://h.test/api/x");
+        other
+            .headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static("text/csv"));
+        let mut http2 = get("http://h.test/api/x");
+        *http2.version_mut() = Version::HTTP_2;
+        for request in [extra, posted, timed, twice, other, http2] {
             let spare = Spare::of(&request).unwrap();
             assert!(matches!(spare, Spare::Whole(..)), "{}", shape(&request));
             assert_eq!(shape(&spare.into_request()), shape(&request));

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 
+use progenitor_client::ClientInfo;
 use url::Url;
 
 use crate::{error::Error, generated::Client as Raw, types::FilterDateTime};
@@ -110,19 +111,50 @@ fn write_query<T: serde::Serialize>(
     written.map_err(|e| progenitor_client::Error::InvalidRequest(format!("query `{name}`: {e}")))
 }
 
-/// The URL of `path` (which starts with `/`) on `client`'s server: a copy
-/// of the base URL parsed once when the client was built, with `path` set
-/// after the base's own path. build.rs has the generated requests start
-/// from this instead of formatting the whole URL as text for reqwest to
-/// parse again, host and all, on every call.
-pub(crate) fn endpoint(client: &Raw, path: &str) -> Url {
-    let base = progenitor_client::ClientInfo::inner(client).base_url();
-    let mut url = base.clone();
-    match base.path() {
-        "/" => url.set_path(path),
-        stem => url.set_path(&format!("{stem}{path}")),
+/// The base URL a client was built with: its normalised text and that
+/// text parsed, once.
+#[derive(Debug)]
+pub(crate) struct BaseUrl {
+    text: String,
+    parsed: Url,
+}
+
+impl BaseUrl {
+    /// `text` is the normalised base (no trailing `/`, no query).
+    pub(crate) fn new(text: &str) -> Result<BaseUrl, url::ParseError> {
+        Ok(BaseUrl {
+            text: text.to_owned(),
+            parsed: Url::parse(text)?,
+        })
     }
-    url
+}
+
+/// The URL of `path` (it starts with `/`, and holds no query) on
+/// `client`'s server. Usually a copy of the base URL parsed once when the
+/// client was built, with `path` set after the base's own path: build.rs
+/// has the generated requests start from this instead of formatting the
+/// whole URL as text for reqwest to parse again, host and all, on every
+/// call. A raw client built with these hooks and a base of its own gets
+/// its own base, parsed.
+#[allow(clippy::result_large_err)]
+pub(crate) fn endpoint(client: &Raw, path: &str) -> Result<Url, progenitor_client::Error<()>> {
+    debug_assert!(
+        path.starts_with('/') && !path.contains(['?', '#']),
+        "{path}"
+    );
+    let base = ClientInfo::inner(client).base_url();
+    let text = ClientInfo::baseurl(client);
+    if text == base.text {
+        let mut url = base.parsed.clone();
+        match base.parsed.path() {
+            "/" => url.set_path(path),
+            stem => url.set_path(&format!("{stem}{path}")),
+        }
+        return Ok(url);
+    }
+    let full = format!("{text}{path}");
+    Url::parse(&full)
+        .map_err(|e| progenitor_client::Error::InvalidRequest(format!("URL {full:?}: {e}")))
 }
 
 /// Ids as batch get takes them: `[1,2,3]`.
@@ -166,23 +198,55 @@ mod tests {
 
     #[test]
     fn endpoints_are_the_urls_the_text_would_parse_to() {
-        for base in [
+        let bases = [
             "https://x.test",
+            "https://x.test/",
+            "https://x.test:443",
             "http://127.0.0.1:8080/stem/",
+            "http://[::1]:8080/stem",
             "http://h.test/a/b",
-        ] {
+            "http://h.test/a%20b/%7Bx%7D",
+            "https://bücher.example",
+        ];
+        let paths = [
+            "/api/billing/coworkertimepasses",
+            "/api/billing/timepasses/",
+            "/api/billing/timepasses/%7B1%7D",
+            "/api/token",
+        ];
+        for base in bases {
             let client = crate::Client::builder().base_url(base).build().unwrap();
             let raw = client.raw();
-            for path in [
-                "/api/billing/coworkertimepasses",
-                "/api/billing/timepasses/",
-                "/api/billing/timepasses/%7B1%7D",
-                "/api/token",
-            ] {
-                let text = format!("{}{path}", progenitor_client::ClientInfo::baseurl(raw));
-                assert_eq!(endpoint(raw, path), Url::parse(&text).unwrap(), "{text}");
+            for path in paths {
+                let text = format!("{}{path}", ClientInfo::baseurl(raw));
+                assert_eq!(
+                    endpoint(raw, path).unwrap(),
+                    Url::parse(&text).unwrap(),
+                    "{text}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn a_raw_client_with_a_base_of_its_own_keeps_it() {
+        let client = crate::Client::builder()
+            .base_url("https://a.test")
+            .build()
+            .unwrap();
+        let hooks = ClientInfo::inner(client.raw()).clone();
+        let other = Raw::new_with_client("https://b.test/stem", reqwest::Client::new(), hooks);
+        let url = endpoint(&other, "/api/token").unwrap();
+        assert_eq!(url.as_str(), "https://b.test/stem/api/token");
+        let broken = Raw::new_with_client(
+            "not a url",
+            reqwest::Client::new(),
+            ClientInfo::inner(&other).clone(),
+        );
+        assert!(matches!(
+            endpoint(&broken, "/api/token"),
+            Err(progenitor_client::Error::InvalidRequest(_))
+        ));
     }
 
     #[test]
