@@ -111,6 +111,74 @@ async fn a_503_on_get_is_retried_then_succeeds() {
     assert_eq!(arrivals.lock().unwrap().len(), 2);
 }
 
+/// The headers of every request `server` received, as `name: value` lines
+/// (without the ones the HTTP layer adds for itself).
+async fn headers_received(server: &MockServer) -> Vec<Vec<String>> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .map(|r| {
+            let mut lines: Vec<String> = r
+                .headers
+                .iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length"))
+                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+                .collect();
+            lines.sort();
+            lines
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retried_get_sends_the_same_headers_and_no_user_agent_unless_set() {
+    for agent in [None, Some("my-app/1.2")] {
+        let server = MockServer::start().await;
+        mount_in_order(
+            &server,
+            "GET",
+            "/api/billing/timepasses",
+            vec![
+                ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+                json_response(200, time_pass_page(&[PASS_ID], 2, 25, 26)),
+            ],
+        )
+        .await;
+        let mut b = builder(&server).credentials(nexudus_timepasses::Credentials::bearer(BEARER));
+        if let Some(agent) = agent {
+            b = b.user_agent(agent);
+        }
+        let page = b
+            .build()
+            .unwrap()
+            .time_passes()
+            .list(|q| q.page(2u32))
+            .await
+            .unwrap();
+        assert_eq!(page.records.len(), 1);
+
+        let sent = headers_received(&server).await;
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(sent[0], sent[1], "the retry differs from the first attempt");
+        let mut expected = vec![
+            "accept: application/json".to_string(),
+            format!("authorization: Bearer {BEARER}"),
+        ];
+        if let Some(agent) = agent {
+            expected.push(format!("user-agent: {agent}"));
+        }
+        assert_eq!(sent[0], expected);
+        let urls: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.query().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(urls, ["page=2&size=25", "page=2&size=25"]);
+    }
+}
+
 #[tokio::test]
 async fn a_put_answered_503_is_retried() {
     let server = MockServer::start().await;
