@@ -287,11 +287,11 @@ async fn execute(
 
 /// The request again, for the attempt after this one.
 enum Spare {
-    /// A GET or DELETE as the generated code builds it: no body, no timeout
-    /// of its own, and no header but `Accept: application/json` (the hook
-    /// adds `Authorization` per attempt). Only its URL is copied, and the
-    /// header set again on use: a whole clone costs five allocations on
-    /// every call, for a retry that seldom comes.
+    /// A request as the generated code builds a GET or DELETE: no body, no
+    /// timeout of its own, and no header but `Accept: application/json`
+    /// (the hook adds `Authorization` per attempt). Only its method and URL
+    /// are copied, and the header set again on use: a whole clone costs
+    /// five allocations on every call, for a retry that seldom comes.
     Plain(Method, Url),
     /// Any other request, cloned whole.
     Whole(Request),
@@ -500,7 +500,7 @@ mod tests {
         request
     }
 
-    /// What a retry sends: method, URL, headers, body and timeout.
+    /// What a retry sends: method, URL, headers, body, timeout and version.
     fn shape(r: &Request) -> String {
         format!(
             "{} {} {:?} {:?} {:?} {:?}",
