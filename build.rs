@@ -160,13 +160,7 @@ impl syn::visit_mut::VisitMut for AnswerWithoutCopy {
         let syn::Expr::Path(func) = call.func.as_mut() else {
             return;
         };
-        let names: Vec<String> = func
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        if names.ends_with(&["ResponseValue".to_string(), "from_response".to_string()]) {
+        if ends_with(&func.path, "ResponseValue", "from_response") {
             func.path = syn::parse_quote!(crate::request::json_answer);
         }
     }
@@ -337,17 +331,19 @@ fn query_param(arg: &syn::Expr) -> Option<(syn::Expr, syn::Expr)> {
     let syn::Expr::Path(func) = call.func.as_ref() else {
         return None;
     };
-    let segments: Vec<String> = func
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let is_new = segments.ends_with(&["QueryParam".to_string(), "new".to_string()]);
-    if !is_new || call.args.len() != 2 {
+    if !ends_with(&func.path, "QueryParam", "new") || call.args.len() != 2 {
         return None;
     }
     Some((call.args[0].clone(), call.args[1].clone()))
+}
+
+/// Whether `path` ends with `..::TYPE::NAME`.
+fn ends_with(path: &syn::Path, ty: &str, name: &str) -> bool {
+    let mut last = path.segments.iter().rev();
+    matches!(
+        (last.next(), last.next()),
+        (Some(n), Some(t)) if n.ident == name && t.ident == ty
+    )
 }
 
 /// progenitor asserts (panics) when an operation has two different success
