@@ -257,6 +257,7 @@ impl ClientBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let base_url = normalise_base_url(&self.base_url)?;
+        let base_text = base_url.text().to_owned();
         let size = |n: u32| {
             NonZeroU32::new(n).ok_or_else(|| Error::Config("page size must be at least 1".into()))
         };
@@ -284,11 +285,8 @@ impl ClientBuilder {
                 (http, Some(self.timeout.unwrap_or(DEFAULT_TIMEOUT)))
             }
         };
-        // The normalised text parses: it is the text of a parsed URL.
-        let parsed_base = BaseUrl::new(&base_url)
-            .map_err(|e| Error::Config(format!("base URL {base_url:?}: {e}")))?;
         let hooks = Hooks::new(
-            parsed_base,
+            base_url,
             Auth::new(self.credentials)?,
             self.retry,
             &self.pacing,
@@ -296,7 +294,7 @@ impl ClientBuilder {
             self.max_body_bytes,
         );
         Ok(Client(Arc::new(Shared {
-            raw: Raw::new_with_client(&base_url, http, hooks),
+            raw: Raw::new_with_client(&base_text, http, hooks),
             page_size,
             stream_page_size,
             concurrency: self.concurrency.max(1),
@@ -320,9 +318,9 @@ fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirec
     }
 }
 
-/// Accepts an http(s) URL and drops trailing slashes (progenitor would
-/// otherwise build `//api/...`).
-fn normalise_base_url(text: &str) -> Result<String> {
+/// Accepts an http(s) URL and drops trailing slashes (paths are added
+/// after it, and would otherwise start `//api/...`).
+fn normalise_base_url(text: &str) -> Result<BaseUrl> {
     let url = url::Url::parse(text.trim())
         .map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -340,7 +338,8 @@ fn normalise_base_url(text: &str) -> Result<String> {
             "base URL {text:?} must not have a query or fragment"
         )));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    let trimmed = url.as_str().trim_end_matches('/');
+    BaseUrl::new(trimmed).map_err(|e| Error::Config(format!("base URL {text:?}: {e}")))
 }
 
 #[cfg(test)]
@@ -350,11 +349,13 @@ mod tests {
     #[test]
     fn base_url_is_normalised_and_checked() {
         assert_eq!(
-            normalise_base_url("https://x.test/").unwrap(),
+            normalise_base_url("https://x.test/").unwrap().text(),
             "https://x.test"
         );
         assert_eq!(
-            normalise_base_url("http://127.0.0.1:8080/stem/").unwrap(),
+            normalise_base_url("http://127.0.0.1:8080/stem/")
+                .unwrap()
+                .text(),
             "http://127.0.0.1:8080/stem"
         );
         for bad in [

@@ -127,6 +127,11 @@ impl BaseUrl {
             parsed: Url::parse(text)?,
         })
     }
+
+    /// The normalised text.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 /// The URL of `path` (it starts with `/`, and holds no query) on
