@@ -104,7 +104,7 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
                 .order_by("Name")
                 .dir(SortDirection::Descending)
         },
-        create.try_into()?,
+        create,
         |p| p.price += 1.0,
         "time_pass",
         &mut calls
@@ -123,7 +123,7 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
                 .coworker_time_pass_used(false)
                 .to_coworker_time_pass_expire_date(s)
         },
-        create.try_into()?,
+        create,
         |p| p.notes = Some("contract".into()),
         "coworker_time_pass",
         &mut calls
@@ -140,7 +140,7 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
             q.product_time_pass_product(3)
                 .from_product_time_pass_created_on(since)
         },
-        create.try_into()?,
+        create,
         |p| p.passes_included += 1,
         "product_time_pass",
         &mut calls

@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 use crate::{
     error::Error,
     generated::{types, Client as Raw},
-    request::convert,
+    request::{fail, Kind},
     secrets::Secrets,
     status::TOKEN_OPERATION,
 };
@@ -239,19 +239,6 @@ impl Auth {
         })
     }
 
-    /// The header to send now, when knowing it needs no wait: fixed
-    /// credentials, or a token fresh at this instant that no sign-in is
-    /// replacing. `None` means ask [`header`](Self::header). Most calls end
-    /// here, without the boxed future `header` needs.
-    pub(crate) fn ready_header(&self) -> Option<Option<HeaderValue>> {
-        let Some(Credentials::Password(_)) = &self.credentials else {
-            return Some(self.fixed.clone());
-        };
-        let slot = self.token.try_lock().ok()?;
-        let token = slot.as_ref()?;
-        token.is_fresh().then(|| Some(token.header.clone()))
-    }
-
     /// Whether a 401 can be cured by a new token (a password grant).
     pub(crate) fn renews(&self) -> bool {
         matches!(self.credentials, Some(Credentials::Password(_)))
@@ -356,16 +343,22 @@ async fn request(
             Some(token) => token,
             None => {
                 let err = progenitor_client::Error::InvalidResponsePayload(bytes, e);
-                return Err(convert::<types::TokenResponse>(TOKEN_OPERATION, err).await);
+                return Err(token_failure(raw, err).await);
             }
         },
-        Err(e) => return Err(convert::<types::TokenResponse>(TOKEN_OPERATION, e).await),
+        Err(e) => return Err(token_failure(raw, e).await),
     };
     secrets.add(&access);
     if let Some(refresh) = &refresh {
         secrets.add(refresh);
     }
-    let header = secret_header(&format!("Bearer {access}"))?;
+    let header = secret_header(&format!("Bearer {access}")).map_err(|_| Error::Decode {
+        operation: TOKEN_OPERATION,
+        status: reqwest::StatusCode::OK,
+        path: "access_token".into(),
+        message: "the server's token has characters a header cannot carry".into(),
+        excerpt: crate::error::excerpt(TOKEN_OPERATION, b""),
+    })?;
     Ok(Token {
         header,
         refresh: refresh.map(SecretString::from),
@@ -373,15 +366,25 @@ async fn request(
     })
 }
 
+/// The error of a token request that failed. A sign-in whose outcome is
+/// unknown changes nothing on the server, so it is never `OutcomeUnknown`.
+async fn token_failure(raw: &Raw, err: progenitor_client::Error<()>) -> Error {
+    fail::<types::TokenResponse>(raw, TOKEN_OPERATION, Kind::Idempotent, err).await
+}
+
 /// Access token, refresh token and `expires_in` from a token answer whose
-/// fields have unexpected types; `None` without a usable access token.
+/// `expires_in` is not an integer (a string, 1e20): the one field the API
+/// is documented to be read leniently. `None` when anything else is off.
 fn lenient(body: &[u8]) -> Option<(String, Option<String>, Option<f64>)> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let access = value.get("access_token")?.as_str()?.to_owned();
-    let refresh = value
-        .get("refresh_token")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
+    let text = |name: &str| match value.get(name) {
+        None | Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::String(s)) => Some(Some(s.to_owned())),
+        Some(_) => None,
+    };
+    let refresh = text("refresh_token")?;
+    text("token_type")?;
     let expires_in = match value.get("expires_in") {
         Some(serde_json::Value::Number(n)) => n.as_f64(),
         Some(serde_json::Value::String(s)) => s.trim().parse().ok(),

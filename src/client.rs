@@ -9,8 +9,8 @@ use crate::{
     error::{Error, Result},
     generated::Client as Raw,
     pacing::Pacing,
-    transport::{Hooks, RetryPolicy},
-    wire::BaseUrl,
+    retry::RetryPolicy,
+    transport::Hooks,
 };
 
 /// Where the Nexudus API lives.
@@ -211,17 +211,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Records per page for one-page listings and streams that do not set
-    /// `size` (defaults: [`DEFAULT_PAGE_SIZE`] and
-    /// [`DEFAULT_STREAM_PAGE_SIZE`]); [`stream_page_size`](Self::stream_page_size)
-    /// sets streams apart.
+    /// Records per page for one-page listings (`list`) that do not set
+    /// `size` (default [`DEFAULT_PAGE_SIZE`]). Streams keep their own size:
+    /// see [`stream_page_size`](Self::stream_page_size).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
         self
     }
 
-    /// Records per page for streams that do not set `size` (default
-    /// [`DEFAULT_STREAM_PAGE_SIZE`], or [`page_size`](Self::page_size) when set).
+    /// Records per page for streams and change readers that do not set
+    /// `size` (default [`DEFAULT_STREAM_PAGE_SIZE`]).
     pub fn stream_page_size(mut self, size: u32) -> Self {
         self.stream_page_size = Some(size);
         self
@@ -257,19 +256,13 @@ impl ClientBuilder {
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let base_url = normalise_base_url(&self.base_url)?;
-        let base_text = base_url.text().to_owned();
         let size = |n: u32| {
             NonZeroU32::new(n).ok_or_else(|| Error::Config("page size must be at least 1".into()))
         };
         let page_size = size(self.page_size.unwrap_or(DEFAULT_PAGE_SIZE))?;
-        let stream_page_size = size(
-            self.stream_page_size
-                .or(self.page_size)
-                .unwrap_or(DEFAULT_STREAM_PAGE_SIZE),
-        )?;
-        // The attempt timeout is the hooks' (a deadline per call, see
-        // `deadline.rs`), not the HTTP client's; a caller's client keeps its
-        // own timeout unless one was set here.
+        let stream_page_size = size(self.stream_page_size.unwrap_or(DEFAULT_STREAM_PAGE_SIZE))?;
+        // The attempt timeout is set on each attempt by the hooks; a
+        // caller's HTTP client keeps its own timeout unless one was set here.
         let (http, attempt_timeout) = match self.http {
             Some(http) => (http, self.timeout),
             None => {
@@ -286,7 +279,6 @@ impl ClientBuilder {
             }
         };
         let hooks = Hooks::new(
-            base_url,
             Auth::new(self.credentials)?,
             self.retry,
             &self.pacing,
@@ -294,7 +286,7 @@ impl ClientBuilder {
             self.max_body_bytes,
         );
         Ok(Client(Arc::new(Shared {
-            raw: Raw::new_with_client(&base_text, http, hooks),
+            raw: Raw::new_with_client(&base_url, http, hooks),
             page_size,
             stream_page_size,
             concurrency: self.concurrency.max(1),
@@ -320,7 +312,7 @@ fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirec
 
 /// Accepts an http(s) URL and drops trailing slashes (paths are added
 /// after it, and would otherwise start `//api/...`).
-fn normalise_base_url(text: &str) -> Result<BaseUrl> {
+fn normalise_base_url(text: &str) -> Result<String> {
     let url = url::Url::parse(text.trim())
         .map_err(|e| Error::Config(format!("base URL {text:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
@@ -338,8 +330,7 @@ fn normalise_base_url(text: &str) -> Result<BaseUrl> {
             "base URL {text:?} must not have a query or fragment"
         )));
     }
-    let trimmed = url.as_str().trim_end_matches('/');
-    BaseUrl::new(trimmed).map_err(|e| Error::Config(format!("base URL {text:?}: {e}")))
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -349,13 +340,11 @@ mod tests {
     #[test]
     fn base_url_is_normalised_and_checked() {
         assert_eq!(
-            normalise_base_url("https://x.test/").unwrap().text(),
+            normalise_base_url("https://x.test/").unwrap(),
             "https://x.test"
         );
         assert_eq!(
-            normalise_base_url("http://127.0.0.1:8080/stem/")
-                .unwrap()
-                .text(),
+            normalise_base_url("http://127.0.0.1:8080/stem/").unwrap(),
             "http://127.0.0.1:8080/stem"
         );
         for bad in [

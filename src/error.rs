@@ -276,8 +276,39 @@ impl Error {
         }
     }
 
-    /// Masks every known secret in the texts the error keeps.
-    pub(crate) fn scrub(&mut self, secrets: &Secrets) {
+    /// The error with every known secret masked in the texts it keeps.
+    /// The one place errors are scrubbed: the typed layer's `finish` and
+    /// the hook's stand-in answers both go through it.
+    pub(crate) fn scrubbed(mut self, secrets: &Secrets) -> Error {
+        self.scrub(secrets);
+        self
+    }
+
+    /// A write's decode failure says that its outcome is unknown: the
+    /// server answered 200 with an envelope the client cannot read, so the
+    /// change may well have been applied.
+    pub(crate) fn of_unknown_outcome(self) -> Error {
+        match self {
+            Error::Decode {
+                operation,
+                status,
+                path,
+                message,
+                excerpt,
+            } => Error::Decode {
+                operation,
+                status,
+                path,
+                message: format!(
+                    "{message}; the write's outcome is unknown: check before retrying"
+                ),
+                excerpt,
+            },
+            other => other,
+        }
+    }
+
+    fn scrub(&mut self, secrets: &Secrets) {
         match self {
             Error::Config(text) => secrets.scrub_in(text),
             Error::InvalidRequest { reason, .. } | Error::InconsistentListing { reason, .. } => {
@@ -386,7 +417,9 @@ impl Error {
     /// The error for a success envelope with `WasSuccessful: false`.
     pub(crate) fn refused_envelope(operation: &'static str, body: &[u8]) -> Option<Error> {
         let envelope = Envelope::read(body)?;
-        (!envelope.successful).then(|| envelope.into_validation(operation, StatusCode::OK))
+        envelope
+            .refused
+            .then(|| envelope.into_validation(operation, StatusCode::OK))
     }
 
     /// Builds the error for a success body that does not decode as `T`,
@@ -438,7 +471,9 @@ impl Error {
 /// A mutation envelope read leniently: servers send `Errors` holding nulls,
 /// strings, or objects with missing fields, and all of it must be reported.
 struct Envelope {
-    successful: bool,
+    /// `WasSuccessful: false`: the server says it applied nothing. Any
+    /// other value (missing, a string) says nothing either way.
+    refused: bool,
     message: Option<String>,
     errors: Vec<FieldError>,
 }
@@ -458,7 +493,7 @@ impl Envelope {
             _ => Vec::new(),
         };
         Some(Envelope {
-            successful: map.get("WasSuccessful") == Some(&Value::Bool(true)),
+            refused: map.get("WasSuccessful") == Some(&Value::Bool(false)),
             message: map.get("Message").and_then(text).filter(|m| !m.is_empty()),
             errors,
         })

@@ -4,7 +4,6 @@
 
 mod auth;
 mod client;
-mod deadline;
 pub mod drift;
 mod error;
 mod generated;
@@ -15,6 +14,7 @@ mod record;
 mod replacements;
 mod request;
 mod resources;
+mod retry;
 mod secrets;
 #[cfg(feature = "stand-in")]
 pub mod stand_in;
@@ -36,8 +36,9 @@ pub use page::{Page, RecordStream};
 pub use record::Record;
 pub use replacements::{ExpirationType, SortDirection};
 pub use resources::{CoworkerTimePasses, IncludedTime, PassKind, ProductTimePasses, TimePasses};
+pub use retry::RetryPolicy;
 pub use sync::{ChangeBatch, Changes, Checkpoint};
-pub use transport::{Hooks, RetryPolicy};
+pub use transport::Hooks;
 
 /// The generated client and its request builders, for calls the typed
 /// handles do not wrap. Requests sent through it get the same auth, retries,

@@ -18,6 +18,11 @@ const CUT: char = '…';
 /// The shortest start of a secret that is masked where a text was cut.
 const MIN_PARTIAL: usize = 4;
 
+/// Secrets shorter than this (in characters) are masked only where they
+/// stand as a word of their own: a one-letter password must not turn
+/// "updated" into "upda[redacted]ed", which would also tell the letter.
+const MIN_INSIDE_WORDS: usize = 8;
+
 /// The secrets of one client, shared by its clones.
 #[derive(Default)]
 pub(crate) struct Secrets {
@@ -61,7 +66,11 @@ impl Secrets {
         found.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let mut out = text.to_owned();
         for secret in found {
-            out = out.replace(secret.as_str(), MASK);
+            out = if secret.chars().count() < MIN_INSIDE_WORDS {
+                replace_words(&out, secret)
+            } else {
+                out.replace(secret.as_str(), MASK)
+            };
         }
         if cut {
             out = mask_cut_starts(&out, &known);
@@ -74,6 +83,22 @@ impl Secrets {
         let clean = self.scrub(text);
         *text = clean;
     }
+}
+
+/// `text` with `secret` masked where no letter or digit touches it.
+fn replace_words(text: &str, secret: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(secret) {
+        let (before, after) = (&rest[..at], &rest[at + secret.len()..]);
+        let alone = !word(before.chars().next_back()) && !word(after.chars().next());
+        out.push_str(before);
+        out.push_str(if alone { MASK } else { secret });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `text` with the start of a secret that ends just before a cut masked.
@@ -143,6 +168,18 @@ mod tests {
         // Too short a start to mean anything, or no cut: left alone.
         assert_eq!(s.scrub("x tok…"), "x tok…");
         assert_eq!(s.scrub("x tok-1234"), "x tok-1234");
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_only_as_a_word_of_its_own() {
+        let s = Secrets::default();
+        s.add("d");
+        assert_eq!(
+            s.scrub("the account was updated"),
+            "the account was updated"
+        );
+        assert_eq!(s.scrub("password=d&x"), "password=[redacted]&x");
+        assert_eq!(s.scrub("d"), "[redacted]");
     }
 
     #[test]

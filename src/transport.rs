@@ -1,23 +1,26 @@
-//! Per-request behaviour of the generated client, in one place, through
-//! progenitor's `ClientHooks::exec`: pacing, an `Authorization` header that
-//! is fresh when each attempt goes out, a timeout per attempt (the call's
-//! deadline, see `deadline.rs`), retries (honouring `Retry-After`), a new
-//! token after a 401, and a tracing span per attempt. There is no other
-//! request path.
+//! The one request path of the generated client, through progenitor's
+//! `ClientHooks::exec`: each attempt waits for its pacing slot, gets the
+//! `Authorization` header that is fresh at that instant, is sent with its
+//! own timeout inside a tracing span, and has its whole answer read (within
+//! the body cap). After each attempt [`RetryPolicy::decide`] says what comes
+//! next; this loop only carries it out.
+//!
+//! What the hook hands back: a whole answer; the transport error of the
+//! last attempt; or, for a failure that has no answer of its own (the
+//! sign-in was refused, the body was over the cap), an answer that stands
+//! for it, carrying the crate's [`Error`] in its extensions for the typed
+//! layer (`request.rs`) and the error's scrubbed text as body for callers
+//! of the raw client.
 
 use std::{
     fmt,
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
-use futures::StreamExt;
+use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use rand::Rng;
-use reqwest::{
-    header::{HeaderValue, ACCEPT, AUTHORIZATION},
-    Method, Request, Response, StatusCode, Url, Version,
-};
+use reqwest::{header::AUTHORIZATION, Request, Response, StatusCode};
 use tracing::Instrument;
 
 use crate::{
@@ -25,117 +28,9 @@ use crate::{
     error::{retry_after, Error},
     generated::Client as Raw,
     pacing::{Pacer, Pacing},
-    request,
+    retry::{Attempt, Next, Outcome, RetryPolicy},
     status::{classify, Class, TOKEN_OPERATION},
-    wire::BaseUrl,
 };
-
-/// When and how often a request is tried again.
-///
-/// Throttling answers (409, 429) are retried for every method: the server did
-/// not carry the request out. 502, 503, 504 and connection failures are
-/// retried only for GET, PUT and DELETE, never for POST, whose write may have
-/// been applied.
-///
-/// ```
-/// use std::time::Duration;
-/// use nexudus_timepasses::RetryPolicy;
-/// let patient = RetryPolicy::default()
-///     .max_attempts(6)
-///     .max_delay(Duration::from_secs(120));
-/// # let _ = patient;
-/// ```
-#[derive(Clone, Debug)]
-pub struct RetryPolicy {
-    max_attempts: u32,
-    base_delay: Duration,
-    max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 4 attempts, backoff from 500 ms, no single wait above 60 s.
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries at all.
-    pub fn none() -> Self {
-        RetryPolicy::default().max_attempts(1)
-    }
-
-    /// Attempts in all, the first included (at least 1).
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
-    }
-
-    /// First backoff delay when the server gives no `Retry-After`; it doubles
-    /// with each attempt, with random jitter.
-    pub fn base_delay(mut self, delay: Duration) -> Self {
-        self.base_delay = delay;
-        self
-    }
-
-    /// Longest single wait. A `Retry-After` above it is not waited for: the
-    /// call fails at once with [`Error::Throttled`](crate::Error::Throttled)
-    /// carrying that `Retry-After`.
-    pub fn max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
-        self
-    }
-
-    /// Exponential backoff with "equal jitter": half fixed, half random.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let doubled = self
-            .base_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let capped = doubled.min(self.max_delay);
-        let half = capped / 2;
-        half + half.mul_f64(rand::rng().random::<f64>())
-    }
-
-    /// The wait before the next attempt, or `None` to stop here.
-    fn next_delay(
-        &self,
-        method: &Method,
-        outcome: &reqwest::Result<Response>,
-        attempt: u32,
-    ) -> Option<Duration> {
-        if attempt >= self.max_attempts {
-            return None;
-        }
-        match outcome {
-            Ok(r) => match classify(r.status()) {
-                Class::Throttled => match retry_after(r.headers()) {
-                    Some(wait) if wait > self.max_delay => None,
-                    Some(wait) => Some(wait),
-                    None => Some(self.backoff(attempt)),
-                },
-                Class::Transient if idempotent(method) => Some(self.backoff(attempt)),
-                _ => None,
-            },
-            Err(e) if e.is_connect() || e.is_timeout() => self.unanswered_delay(method, attempt),
-            Err(_) => None,
-        }
-    }
-
-    /// The wait before the next attempt after one that got no answer (a
-    /// timeout, a connection that failed), or `None` to stop here.
-    fn unanswered_delay(&self, method: &Method, attempt: u32) -> Option<Duration> {
-        (attempt < self.max_attempts && idempotent(method)).then(|| self.backoff(attempt))
-    }
-}
-
-/// Methods whose repetition cannot duplicate a write.
-fn idempotent(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::PUT | Method::DELETE)
-}
 
 /// The state the generated client carries for its hooks; shared by clones.
 #[derive(Clone)]
@@ -145,11 +40,10 @@ struct Shared {
     auth: Auth,
     retry: RetryPolicy,
     pacer: Pacer,
+    /// Each attempt's timeout, from sending to the end of the answer's body.
     attempt_timeout: Option<Duration>,
     /// The largest answer body read, in bytes.
     max_body: u64,
-    /// The server's base URL, parsed once (see `wire::endpoint`).
-    base_url: BaseUrl,
 }
 
 impl fmt::Debug for Hooks {
@@ -164,7 +58,6 @@ impl fmt::Debug for Hooks {
 
 impl Hooks {
     pub(crate) fn new(
-        base_url: BaseUrl,
         auth: Auth,
         retry: RetryPolicy,
         pacing: &Pacing,
@@ -177,173 +70,155 @@ impl Hooks {
             pacer: Pacer::new(pacing),
             attempt_timeout,
             max_body,
-            base_url,
         }))
     }
 
     pub(crate) fn auth(&self) -> &Auth {
         &self.0.auth
     }
+}
 
-    /// The server's base URL, as the client was built with it.
-    pub(crate) fn base_url(&self) -> &BaseUrl {
-        &self.0.base_url
+/// The crate's error for a failure the hook answered in place of the
+/// server (see the module's docs); the typed layer takes it out. Shared
+/// and locked only because an answer's extensions must be `Clone + Sync`.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure(Arc<Mutex<Option<Error>>>);
+
+impl Failure {
+    /// The error, once.
+    pub(crate) fn take(self) -> Option<Error> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
 impl ClientHooks<Hooks> for Raw {
     /// Sends the request: pacing, a fresh auth header per attempt, retries.
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
-        execute(self, request, info.operation_id).await
+        match execute(self, request, info.operation_id).await {
+            Ok(answer) => Ok(answer.into_response()),
+            Err(Sent::Transport(e)) => Err(e),
+            Err(Sent::Failed(error)) => Ok(stand_in_answer(self.inner(), error)),
+        }
     }
 }
 
-/// The attempt loop. Each attempt waits for its pacing slot, then gets the
-/// `Authorization` header that is fresh at that instant, the per-attempt
-/// timeout, and a span. The last answer (or error) is returned for the
-/// caller to map; a typed failure before sending is handed back through the
-/// call context (see `request::refuse`).
-async fn execute(
-    raw: &Raw,
-    mut request: Request,
-    operation: &'static str,
-) -> reqwest::Result<Response> {
+/// The attempt loop: pacing, auth, send, then the policy's decision.
+async fn execute(raw: &Raw, mut request: Request, operation: &'static str) -> Result<Whole, Sent> {
     let hooks = &raw.inner().0;
-    request::record_request(request.method(), hooks.auth.secrets());
-    if let Err(e) = add_stream_page(&mut request, operation) {
-        return Ok(request::refuse(e));
-    }
+    // progenitor adds `api-version` (the spec's own version) to every
+    // request; the Nexudus API defines no such header, so none is sent.
+    request.headers_mut().remove("api-version");
     let method = request.method().clone();
     let mut renewed = false;
-    let mut attempt = 1;
+    let mut number = 1;
     loop {
-        // Waits (pacing, a sign-in) do not count against the attempt.
-        request::disarm_deadline();
         // A body that cannot be cloned (a stream) is sent once, never retried.
-        let spare = Spare::of(&request);
+        let spare = request.try_clone();
         let slot = hooks.pacer.reserve(&method);
         if let Some(slot) = slot {
-            // Boxed, like the other waits: an unpaced call keeps no timer
-            // in its future.
-            Box::pin(tokio::time::sleep_until(slot.into())).await;
+            tokio::time::sleep_until(slot.into()).await;
         }
-        let sent_auth = match attach_auth(raw, &mut request, operation).await {
-            Ok(header) => header,
-            Err(e) => return Ok(request::refuse(e)),
-        };
-        if let Some(t) = hooks.attempt_timeout {
-            // A typed call keeps its timeout on the call's deadline, which
-            // also covers the body read after this hook; the raw client's
-            // calls leave it to reqwest.
-            if !request::arm_deadline(t) {
-                *request.timeout_mut() = Some(t);
-            }
+        let sent_auth = attach_auth(raw, &mut request, operation).await?;
+        *request.timeout_mut() = hooks.attempt_timeout;
+        let result = send_traced(raw, request, operation, number, hooks.max_body).await;
+        if let (Some(slot), Ok(answer)) = (slot, &result) {
+            let throttled =
+                (classify(answer.status) == Class::Throttled).then(|| retry_after(&answer.headers));
+            hooks.pacer.answered(&method, slot, throttled);
         }
-        let sent = request::within_deadline(send_traced(raw, request, operation, attempt)).await;
-        let Some(outcome) = sent else {
-            // The deadline passed before the answer's head arrived.
-            let (Some(next), Some(delay)) = (spare, hooks.retry.unanswered_delay(&method, attempt))
-            else {
-                return Ok(request::refuse(Error::Timeout { operation }));
-            };
-            wait_to_retry(operation, attempt, delay).await;
-            request = next.into_request();
-            attempt += 1;
-            continue;
+        let attempt = Attempt {
+            method: &method,
+            number,
+            can_renew: !renewed && operation != TOKEN_OPERATION && hooks.auth.renews(),
         };
-        let outcome = outcome.map(|answer| {
-            request::record_answer(&answer);
-            let throttled = (classify(answer.status()) == Class::Throttled)
-                .then(|| retry_after(answer.headers()));
-            if let Some(sent) = slot {
-                hooks.pacer.answered(&method, sent, throttled);
-            }
-            capped(answer, operation, hooks.max_body)
-        });
-        let Some(next) = spare else {
-            return outcome;
+        let next = match (&spare, &result) {
+            (None, _) => Next::Return,
+            (Some(_), result) => hooks.retry.decide(attempt, outcome(result)),
         };
-        let unauthorized = matches!(&outcome, Ok(r) if r.status() == StatusCode::UNAUTHORIZED);
-        if unauthorized {
-            // One new token per call: a second 401 means the account is refused.
-            if renewed || operation == TOKEN_OPERATION || !hooks.auth.renews() {
-                return outcome;
+        match (next, spare) {
+            (Next::Retry(delay), Some(spare)) => {
+                tracing::debug!(
+                    operation,
+                    number,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying"
+                );
+                tokio::time::sleep(delay).await;
+                request = spare;
             }
-            renewed = true;
-            request::disarm_deadline();
-            Box::pin(hooks.auth.reject(sent_auth.as_ref())).await;
-            request = next.into_request();
-            attempt += 1;
-            continue;
+            (Next::Renew, Some(spare)) => {
+                renewed = true;
+                hooks.auth.reject(sent_auth.as_ref()).await;
+                request = spare;
+            }
+            _ => return result,
         }
-        let Some(delay) = hooks.retry.next_delay(&method, &outcome, attempt) else {
-            return outcome;
-        };
-        wait_to_retry(operation, attempt, delay).await;
-        request = next.into_request();
-        attempt += 1;
+        number += 1;
     }
 }
 
-/// The request again, for the attempt after this one.
-enum Spare {
-    /// A request as the generated code builds a GET or DELETE: no body, no
-    /// timeout of its own, and no header but `Accept: application/json`
-    /// (the hook adds `Authorization` per attempt). Only its method and URL
-    /// are copied, and the header set again on use: a whole clone costs
-    /// five allocations on every call, for a retry that seldom comes.
-    Plain(Method, Url),
-    /// Any other request, cloned whole.
-    Whole(Request),
+/// What an attempt that got no whole answer came to.
+enum Sent {
+    /// reqwest's error (no answer, or its body broke off or timed out).
+    Transport(reqwest::Error),
+    /// A failure of the crate's own (sign-in refused, body over the cap).
+    Failed(Error),
 }
 
-impl Spare {
-    /// The spare of `request`, or `None` when its body cannot be cloned (a
-    /// stream), which is then sent once, never retried.
-    fn of(request: &Request) -> Option<Spare> {
-        let headers = request.headers();
-        let plain = request.body().is_none()
-            && request.version() == Version::default()
-            && request.timeout().is_none()
-            && headers.len() == 1
-            && headers.get(ACCEPT).is_some_and(|v| v == JSON);
-        if plain {
-            return Some(Spare::Plain(
-                request.method().clone(),
-                request.url().clone(),
-            ));
-        }
-        request.try_clone().map(Spare::Whole)
-    }
-
-    fn into_request(self) -> Request {
-        match self {
-            Spare::Plain(method, url) => {
-                let mut request = Request::new(method, url);
-                request
-                    .headers_mut()
-                    .insert(ACCEPT, HeaderValue::from_static(JSON));
-                request
-            }
-            Spare::Whole(request) => request,
-        }
+impl From<Error> for Sent {
+    fn from(error: Error) -> Self {
+        Sent::Failed(error)
     }
 }
 
-/// The `Accept` header of every generated request.
-const JSON: &str = "application/json";
+/// An answer read to its end.
+struct Whole {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    version: reqwest::Version,
+    body: Bytes,
+}
 
-/// The backoff after attempt `attempt`; it does not count against any
-/// attempt's deadline.
-async fn wait_to_retry(operation: &'static str, attempt: u32, delay: Duration) {
-    tracing::debug!(
-        operation,
-        attempt,
-        delay_ms = delay.as_millis() as u64,
-        "retrying"
-    );
-    request::disarm_deadline();
-    Box::pin(tokio::time::sleep(delay)).await;
+impl Whole {
+    fn into_response(self) -> Response {
+        let mut answer = http::Response::new(self.body);
+        *answer.status_mut() = self.status;
+        *answer.headers_mut() = self.headers;
+        *answer.version_mut() = self.version;
+        Response::from(answer)
+    }
+}
+
+/// What the policy needs to know of an attempt's result.
+fn outcome(result: &Result<Whole, Sent>) -> Outcome {
+    match result {
+        Ok(answer) => Outcome::Answered {
+            status: answer.status,
+            retry_after: retry_after(&answer.headers),
+        },
+        // A redirect the client refused, or a request reqwest could not
+        // build, would fail the same way again.
+        Err(Sent::Transport(e)) if e.is_builder() || e.is_redirect() => Outcome::Final,
+        Err(Sent::Transport(_)) => Outcome::Unanswered,
+        Err(Sent::Failed(_)) => Outcome::Final,
+    }
+}
+
+/// The answer that stands for `error`: 401 for a refused sign-in, 400
+/// otherwise, with the error's scrubbed text as body and the error itself
+/// in the extensions.
+fn stand_in_answer(hooks: &Hooks, error: Error) -> Response {
+    let error = error.scrubbed(hooks.auth().secrets());
+    let status = match error {
+        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut answer = http::Response::new(error.to_string());
+    *answer.status_mut() = status;
+    answer
+        .extensions_mut()
+        .insert(Failure(Arc::new(Mutex::new(Some(error)))));
+    Response::from(answer)
 }
 
 /// Sets the `Authorization` header for this attempt (none for the token
@@ -356,11 +231,7 @@ async fn attach_auth(
     if operation == TOKEN_OPERATION {
         return Ok(None);
     }
-    let auth = raw.inner().auth();
-    let header = match auth.ready_header() {
-        Some(header) => header,
-        None => auth.header(raw).await?,
-    };
+    let header = raw.inner().auth().header(raw).await?;
     match &header {
         Some(value) => request.headers_mut().insert(AUTHORIZATION, value.clone()),
         None => request.headers_mut().remove(AUTHORIZATION),
@@ -368,89 +239,16 @@ async fn attach_auth(
     Ok(header)
 }
 
-/// The answer with its body limited to `limit` bytes. A declared length
-/// above the limit fails at once; a body without one is counted as it is
-/// read, and fails once past the limit. Either way the call's error is
-/// [`Error::BodyTooLarge`], not a bare transport error.
-fn capped(answer: Response, operation: &'static str, limit: u64) -> Response {
-    let status = answer.status();
-    let too_large = Error::BodyTooLarge {
-        operation,
-        status,
-        limit,
-    };
-    match answer.content_length() {
-        Some(length) if length > limit => request::refuse(too_large),
-        // hyper holds the body to its declared length.
-        Some(_) => answer,
-        None => {
-            let mut head = http::Response::new(());
-            *head.status_mut() = status;
-            *head.version_mut() = answer.version();
-            *head.headers_mut() = answer.headers().clone();
-            let mut read = 0u64;
-            let mut too_large = Some(too_large);
-            let body = answer.bytes_stream().map(move |chunk| {
-                type BoxError = Box<dyn std::error::Error + Send + Sync>;
-                let chunk = chunk.map_err(BoxError::from)?;
-                read += chunk.len() as u64;
-                if read > limit {
-                    if let Some(error) = too_large.take() {
-                        request::fail(error);
-                    }
-                    return Err(BoxError::from(BodyLimit));
-                }
-                Ok(chunk)
-            });
-            let (head, ()) = head.into_parts();
-            let capped = http::Response::from_parts(head, reqwest::Body::wrap_stream(body));
-            Response::from(capped)
-        }
-    }
-}
-
-/// The error a capped body ends with; the call reports `BodyTooLarge`.
-#[derive(Debug)]
-struct BodyLimit;
-
-impl fmt::Display for BodyLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the answer body is larger than the client accepts")
-    }
-}
-
-impl std::error::Error for BodyLimit {}
-
-/// Adds the page a stream asks for. The stream numbers pages itself, so a
-/// `page` the caller's filter set is refused rather than silently replaced.
-fn add_stream_page(request: &mut Request, operation: &'static str) -> Result<(), Error> {
-    let Some(page) = request::stream_page() else {
-        return Ok(());
-    };
-    if request.url().query_pairs().any(|(name, _)| name == "page") {
-        return Err(Error::invalid(
-            operation,
-            "a stream numbers its pages itself: remove `.page(..)` from the filter \
-             (use `list` for one page)",
-        ));
-    }
-    request
-        .url_mut()
-        .query_pairs_mut()
-        .append_pair("page", &page.to_string());
-    Ok(())
-}
-
-/// One attempt inside a span carrying operation, method, attempt, status
-/// and latency (never headers or bodies, which may hold secrets). The
-/// request is handed to reqwest before the returned future starts, so the
-/// future does not hold it.
-fn send_traced(
+/// One attempt, its answer read to the end, inside a span carrying
+/// operation, method, attempt, status and latency (never headers or
+/// bodies, which may hold secrets).
+async fn send_traced(
     raw: &Raw,
     request: Request,
     operation: &'static str,
     attempt: u32,
-) -> impl std::future::Future<Output = reqwest::Result<Response>> {
+    max_body: u64,
+) -> Result<Whole, Sent> {
     let span = tracing::info_span!(
         "nexudus.request",
         operation,
@@ -460,99 +258,55 @@ fn send_traced(
         latency_ms = tracing::field::Empty,
     );
     let started = Instant::now();
-    let pending = raw.client().execute(request).instrument(span.clone());
-    async move {
-        let outcome = pending.await;
-        span.record("latency_ms", started.elapsed().as_millis() as u64);
-        match &outcome {
-            Ok(r) => {
-                span.record("status", r.status().as_u16());
-                span.in_scope(|| tracing::debug!("answered"));
-            }
-            Err(e) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
-        }
-        outcome
+    let result = async {
+        let answer = raw
+            .client()
+            .execute(request)
+            .await
+            .map_err(Sent::Transport)?;
+        read_whole(answer, operation, max_body).await
     }
+    .instrument(span.clone())
+    .await;
+    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    match &result {
+        Ok(answer) => {
+            span.record("status", answer.status.as_u16());
+            span.in_scope(|| tracing::debug!("answered"));
+        }
+        Err(Sent::Transport(e)) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
+        Err(Sent::Failed(e)) => span.in_scope(|| tracing::debug!(error = %e, "failed")),
+    }
+    result
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_stays_under_the_cap() {
-        let p = RetryPolicy::default()
-            .base_delay(Duration::from_millis(100))
-            .max_delay(Duration::from_millis(1000));
-        for attempt in 1..20 {
-            let d = p.backoff(attempt);
-            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1).min(16)))
-                .min(Duration::from_millis(1000));
-            assert!(d >= ceiling / 2 && d <= ceiling, "attempt {attempt}: {d:?}");
+/// The answer with its whole body, refused with [`Error::BodyTooLarge`]
+/// once the declared or the read length passes `limit`.
+async fn read_whole(
+    mut answer: Response,
+    operation: &'static str,
+    limit: u64,
+) -> Result<Whole, Sent> {
+    let status = answer.status();
+    let too_large = || Error::BodyTooLarge {
+        operation,
+        status,
+        limit,
+    };
+    if answer.content_length().is_some_and(|length| length > limit) {
+        return Err(too_large().into());
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = answer.chunk().await.map_err(Sent::Transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_large().into());
         }
+        body.extend_from_slice(&chunk);
     }
-
-    fn get(url: &str) -> Request {
-        let mut request = Request::new(Method::GET, url.parse().unwrap());
-        request
-            .headers_mut()
-            .insert(ACCEPT, HeaderValue::from_static(JSON));
-        request
-    }
-
-    /// What a retry sends: method, URL, headers, body, timeout and version.
-    fn shape(r: &Request) -> String {
-        format!(
-            "{} {} {:?} {:?} {:?} {:?}",
-            r.method(),
-            r.url(),
-            r.headers(),
-            r.body().and_then(|b| b.as_bytes()),
-            r.timeout(),
-            r.version()
-        )
-    }
-
-    #[test]
-    fn a_spare_sends_the_same_request_again() {
-        let mut deleted = get("http://h.test/api/x/1");
-        *deleted.method_mut() = Method::DELETE;
-        for plain in [get("http://h.test/api/x?page=2&size=1"), deleted] {
-            let spare = Spare::of(&plain).unwrap();
-            assert!(matches!(spare, Spare::Plain(..)), "{}", shape(&plain));
-            assert_eq!(shape(&spare.into_request()), shape(&plain));
-        }
-
-        let mut extra = get("http://h.test/api/x");
-        extra
-            .headers_mut()
-            .insert("x-extra", HeaderValue::from_static("1"));
-        let mut posted = Request::new(Method::POST, "http://h.test/api/x".parse().unwrap());
-        *posted.body_mut() = Some(reqwest::Body::from("{}"));
-        let mut timed = get("http://h.test/api/x");
-        *timed.timeout_mut() = Some(Duration::from_secs(3));
-        let mut twice = get("http://h.test/api/x");
-        twice
-            .headers_mut()
-            .append(ACCEPT, HeaderValue::from_static("text/plain"));
-        let mut other = get("http://h.test/api/x");
-        other
-            .headers_mut()
-            .insert(ACCEPT, HeaderValue::from_static("text/csv"));
-        let mut http2 = get("http://h.test/api/x");
-        *http2.version_mut() = Version::HTTP_2;
-        for request in [extra, posted, timed, twice, other, http2] {
-            let spare = Spare::of(&request).unwrap();
-            assert!(matches!(spare, Spare::Whole(..)), "{}", shape(&request));
-            assert_eq!(shape(&spare.into_request()), shape(&request));
-        }
-    }
-
-    #[test]
-    fn posts_are_not_idempotent() {
-        assert!(!idempotent(&Method::POST));
-        assert!(
-            idempotent(&Method::GET) && idempotent(&Method::PUT) && idempotent(&Method::DELETE)
-        );
-    }
+    Ok(Whole {
+        status,
+        version: answer.version(),
+        headers: std::mem::take(answer.headers_mut()),
+        body: body.freeze(),
+    })
 }

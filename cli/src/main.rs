@@ -210,9 +210,10 @@ async fn connect(
         builder = builder.base_url(url);
     }
     // Unset, the library's defaults apply: a screen's worth for one page,
-    // large pages for streams (the API limits requests, not records).
+    // large pages for streams (the API limits requests, not records). Set,
+    // `--page-size` is the size of every page the command reads.
     if let Some(size) = global.page_size {
-        builder = builder.page_size(size);
+        builder = builder.page_size(size).stream_page_size(size);
     }
     if let Some(retries) = global.retries {
         builder = builder.retry(RetryPolicy::default().max_attempts(retries.saturating_add(1)));

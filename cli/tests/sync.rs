@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -272,22 +271,13 @@ async fn writer(client: Client, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) -> 
             }
             5 | 6 => {
                 let pass = &passes[rng.below(passes.len())];
-                let body = CoworkerTimePassCreate {
-                    business_id: NonZeroU32::new(pass.business_id as u32).expect("a business"),
-                    coworker_contract_unique_id: None,
-                    coworker_id: NonZeroU32::new(1 + rng.below(500) as u32).expect("nonzero"),
-                    coworker_product_unique_id: None,
-                    create_multiple: 1,
-                    expire_date: None,
-                    free: Some(n.is_multiple_of(2)),
-                    notes: Some(format!("created {n}")),
-                    price: None,
-                    purchase_order: None,
-                    system_id: None,
-                    tariff_time_pass_unique_id: None,
-                    time_pass_id: NonZeroU32::new(pass.id as u32).expect("a pass"),
-                    used: None,
-                };
+                let body = CoworkerTimePassCreate::builder()
+                    .business_id(pass.business_id)
+                    .coworker_id(1 + rng.below(500) as i32)
+                    .create_multiple(1)
+                    .free(Some(n.is_multiple_of(2)))
+                    .notes(Some(format!("created {n}")))
+                    .time_pass_id(pass.id);
                 live.push(cw.create(body).await.expect("a create"));
                 w.creates += 1;
             }

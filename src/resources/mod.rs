@@ -18,7 +18,7 @@ use crate::{
     page::{Page, RecordStream},
     paging::stream_records,
     record::Record,
-    types::{CommandParameter, IdList, MutationResult, RunCommandRequest},
+    types::{CommandParameter, IdList, RunCommandRequest},
     wire,
 };
 
@@ -33,6 +33,23 @@ where
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
     RecordStream::new(stream_records(operation, fetch, concurrency))
+}
+
+/// Whether a stream's filter sets `page`, which the stream numbers itself.
+/// The generated builders keep their fields private; their `Debug` shows
+/// them (a test below guards that shape).
+fn sets_page(query: &impl std::fmt::Debug) -> bool {
+    format!("{query:?}").contains("page: Ok(Some(")
+}
+
+/// A stream that fails at once, sending nothing: its filter set `page`.
+fn refused_stream<T: Record + Send + 'static>(operation: &'static str) -> RecordStream<T> {
+    let error = Error::invalid(
+        operation,
+        "a stream numbers its pages itself: remove `.page(..)` from the filter \
+         (use `list` for one page)",
+    );
+    RecordStream::new(futures::stream::once(async move { Err(error) }))
 }
 
 /// Runs a stream's filter under its lock. The lock is what lets a filter
@@ -91,35 +108,6 @@ fn run_body(
     })
 }
 
-/// The Id a successful mutation reports in `Value.Id`. The error quotes
-/// the envelope's message bounded and scrubbed of `client`'s secrets, as
-/// every error built in the call context is.
-fn value_id(
-    operation: &'static str,
-    client: &crate::Client,
-    envelope: &MutationResult,
-) -> Result<i32> {
-    envelope_id(envelope).ok_or_else(|| {
-        let mut error = Error::Decode {
-            operation,
-            status: reqwest::StatusCode::OK,
-            path: "Value.Id".into(),
-            message: "the success envelope carries no Id".into(),
-            excerpt: crate::error::bounded(envelope.message.as_deref().unwrap_or_default()),
-        };
-        let secrets = progenitor_client::ClientInfo::inner(client.raw())
-            .auth()
-            .secrets();
-        error.scrub(secrets);
-        error
-    })
-}
-
-/// `Value.Id` of an envelope, when there is one.
-fn envelope_id(envelope: &MutationResult) -> Option<i32> {
-    envelope.value.as_ref()?.0.as_ref()?.id
-}
-
 /// Ids per batch get when confirming records gone (keeps the URL short).
 pub(crate) const BATCH_IDS: usize = 100;
 
@@ -162,7 +150,7 @@ macro_rules! handle {
             ) -> $crate::Result<$crate::Page<$crate::types::$item>> {
                 let raw = self.client.raw();
                 let request = query(raw.$list().size(self.client.page_size()));
-                let page = $crate::request::send(stringify!($list), request.send()).await?;
+                let page = $crate::request::send(raw, stringify!($list), request.send()).await?;
                 Ok(Self::page_of(page))
             }
 
@@ -187,16 +175,19 @@ macro_rules! handle {
                     + 'static,
             {
                 let client = self.client.clone();
-                let query = std::sync::Arc::new(std::sync::Mutex::new(query));
                 let op = stringify!($list);
+                if $crate::resources::sets_page(&query(client.raw().$list())) {
+                    return $crate::resources::refused_stream(op);
+                }
+                let query = std::sync::Arc::new(std::sync::Mutex::new(query));
                 $crate::resources::stream(op, self.client.concurrency(), move |page| {
                     let (client, query) = (client.clone(), query.clone());
                     async move {
                         let raw = client.raw();
                         let request = $crate::resources::with_filter(&query, |q| {
-                            q(raw.$list().size(client.stream_page_size()))
+                            q(raw.$list().size(client.stream_page_size())).page(page)
                         });
-                        let page = $crate::request::send_page(op, page, request.send()).await?;
+                        let page = $crate::request::send(raw, op, request.send()).await?;
                         Ok(Self::page_of(page))
                     }
                 })
@@ -219,8 +210,8 @@ macro_rules! handle {
 
             #[doc = concat!("The full ", $name, " with this Id.")]
             pub async fn get(&self, id: i32) -> $crate::Result<$crate::types::$record> {
-                let request = self.client.raw().$get().id(id).send();
-                $crate::request::send(stringify!($get), request).await
+                let raw = self.client.raw();
+                $crate::request::send(raw, stringify!($get), raw.$get().id(id).send()).await
             }
 
             #[doc = concat!(
@@ -233,15 +224,26 @@ macro_rules! handle {
                 }
                 let op = stringify!($get_many);
                 let list = $crate::resources::id_list(op, ids)?;
-                $crate::request::send(op, self.client.raw().$get_many().id(list).send()).await
+                let raw = self.client.raw();
+                $crate::request::send(raw, op, raw.$get_many().id(list).send()).await
             }
 
-            #[doc = concat!("Creates a ", $name, " and returns its new Id (the envelope's `Value.Id`).")]
-            pub async fn create(&self, body: $crate::types::$create) -> $crate::Result<i32> {
-                let op = stringify!($create_op);
-                let request = self.client.raw().$create_op().body(body).send();
-                let envelope = $crate::request::mutate(op, request).await?;
-                $crate::resources::value_id(op, &self.client, &envelope)
+            #[doc = concat!(
+                "Creates a ", $name, " and returns its new Id (the envelope's `Value.Id`). ",
+                "`body` is the create body, or its generated builder (`types::", stringify!($create),
+                "::builder()`), which keeps compiling when the spec gains optional fields; a ",
+                "builder missing a required field fails with ",
+                "[`Error::InvalidRequest`](crate::Error::InvalidRequest) and sends nothing."
+            )]
+            pub async fn create<B>(&self, body: B) -> $crate::Result<i32>
+            where
+                B: TryInto<$crate::types::$create>,
+                B::Error: std::fmt::Display,
+            {
+                let (raw, op) = (self.client.raw(), stringify!($create_op));
+                let request = raw.$create_op().body(body).send();
+                let envelope = $crate::request::mutate(raw, op, $crate::request::Kind::Post, request).await?;
+                $crate::request::written_id(raw, op, &envelope)
             }
 
             #[doc = concat!(
@@ -267,11 +269,12 @@ macro_rules! handle {
                 "field the server sent that the spec does not list). Returns the Id."
             )]
             pub async fn replace(&self, record: &$crate::types::$record) -> $crate::Result<i32> {
-                let op = stringify!($update_op);
+                let (raw, op) = (self.client.raw(), stringify!($update_op));
                 let body = self.update_body(record)?;
-                let request = self.client.raw().$update_op().body(body).send();
-                let envelope = $crate::request::mutate(op, request).await?;
-                $crate::resources::value_id(op, &self.client, &envelope)
+                let request = raw.$update_op().body(body).send();
+                let kind = $crate::request::Kind::Idempotent;
+                let envelope = $crate::request::mutate(raw, op, kind, request).await?;
+                $crate::request::written_id(raw, op, &envelope)
             }
 
             #[doc = concat!(
@@ -293,19 +296,20 @@ macro_rules! handle {
 
             #[doc = concat!("Deletes the ", $name, " with this Id and returns the Id the server reports.")]
             pub async fn delete(&self, id: i32) -> $crate::Result<i32> {
-                let request = self.client.raw().$delete().id(id).send();
-                let envelope = $crate::request::mutate(stringify!($delete), request).await?;
-                Ok($crate::resources::envelope_id(&envelope).unwrap_or(id))
+                let (raw, op) = (self.client.raw(), stringify!($delete));
+                let kind = $crate::request::Kind::Idempotent;
+                let envelope = $crate::request::mutate(raw, op, kind, raw.$delete().id(id).send()).await?;
+                Ok($crate::request::envelope_id(&envelope).unwrap_or(id))
             }
 
             #[doc = concat!("The commands available for ", $name, " records, or for the one with `id`.")]
             pub async fn commands(&self, id: Option<i32>) -> $crate::Result<Vec<$crate::types::Command>> {
-                let request = self.client.raw().$commands();
+                let raw = self.client.raw();
                 let request = match id {
-                    Some(id) => request.id(id),
-                    None => request,
+                    Some(id) => raw.$commands().id(id),
+                    None => raw.$commands(),
                 };
-                $crate::request::send(stringify!($commands), request.send()).await
+                $crate::request::send(raw, stringify!($commands), request.send()).await
             }
 
             /// Runs the command `key` on the records `ids` with `parameters`
@@ -316,10 +320,10 @@ macro_rules! handle {
                 ids: &[i32],
                 parameters: &[(&str, &str)],
             ) -> $crate::Result<$crate::types::MutationResult> {
-                let op = stringify!($run);
+                let (raw, op) = (self.client.raw(), stringify!($run));
                 let body = $crate::resources::run_body(op, key, ids, parameters)?;
-                let request = self.client.raw().$run().body(body).send();
-                $crate::request::mutate(op, request).await
+                let request = raw.$run().body(body).send();
+                $crate::request::mutate(raw, op, $crate::request::Kind::Post, request).await
             }
 
             #[doc = concat!(
@@ -350,7 +354,7 @@ macro_rules! handle {
                             q = q.$to_updated(to);
                         }
                         let op = stringify!($list);
-                        let (page, date) = $crate::request::send_dated(op, q.send()).await?;
+                        let (page, date) = $crate::request::send_dated(raw, op, q.send()).await?;
                         Ok((Self::page_of(page), date))
                     }
                 })
