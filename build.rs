@@ -1,17 +1,22 @@
-//! Build script: generates the raw API client from `openapi.yaml` with progenitor.
+//! Build script: generates the raw API client from `openapi.yaml` with
+//! progenitor, and the registry of resources and fields beside it.
 //!
-//! Generation only. The output goes to `$OUT_DIR/generated.rs` and is included
-//! by `src/generated.rs`; the spec also goes to `$OUT_DIR/openapi.json` for
-//! the drift check. Five adaptations are made on the way, all here, never
-//! by hand: error responses are hidden from progenitor (the handwritten
-//! layer reads them), the generated requests' query parameters are added by
-//! `wire::add_query` once each request is built, progenitor's
-//! `api-version` header is left out, each request's URL starts from the
-//! client's parsed base (`wire::endpoint`) instead of being parsed from
-//! text, and success answers are decoded by `request::json_answer`, which
-//! does not copy their headers. A spec that cannot be generated stops
-//! the build with one short message naming the problem, never a backtrace
-//! from the generator.
+//! Generation only: nothing here edits progenitor's output. The outputs go
+//! to `$OUT_DIR`: `generated.rs` (included by `src/generated.rs`),
+//! `registry.rs` (included by `src/spec.rs`, written by `build/registry.rs`)
+//! and `openapi.json` (the drift check's copy of the spec). Two adaptations
+//! are made to the spec on its way to progenitor, at the OpenAPI level:
+//! error responses are hidden (the handwritten layer reads every failure
+//! itself), and integer properties with `minimum: 1` lose the minimum, so
+//! that create bodies hold references as `i32` like the records do (the
+//! published spec keeps it; the server enforces it).
+//!
+//! Syntax-level rewrites of the generated code: none. A spec that cannot be
+//! generated stops the build with one short message naming the problem,
+//! never a backtrace from the generator.
+
+#[path = "build/registry.rs"]
+mod registry;
 
 use std::{fs, panic, path::Path, process};
 
@@ -23,6 +28,7 @@ const SPEC: &str = "openapi.yaml";
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build/registry.rs");
     let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| fail("OUT_DIR is not set"));
     match generate(Path::new(SPEC)) {
         Ok(code) => {
@@ -36,6 +42,9 @@ fn main() {
     if let Err(msg) = write_spec_json(Path::new(SPEC), &Path::new(&out_dir).join("openapi.json")) {
         fail(&msg);
     }
+    if let Err(msg) = write_registry(Path::new(SPEC), &Path::new(&out_dir).join("registry.rs")) {
+        fail(&msg);
+    }
 }
 
 /// Writes the spec as JSON for the drift check (src/drift.rs), which reads
@@ -46,6 +55,18 @@ fn write_spec_json(spec: &Path, dest: &Path) -> Result<(), String> {
         serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?;
     let json = serde_json::to_string(&value).map_err(|e| format!("cannot write JSON: {e}"))?;
     fs::write(dest, json).map_err(|e| format!("cannot write {}: {e}", dest.display()))
+}
+
+/// Writes the registry of resources and fields (see `build/registry.rs`).
+fn write_registry(spec: &Path, dest: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(spec).map_err(|e| format!("cannot read: {e}"))?;
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let code = registry::generate(&value)?;
+    let file: syn::File =
+        syn::parse_str(&code).map_err(|e| format!("the registry does not parse: {e}"))?;
+    fs::write(dest, prettyplease::unparse(&file))
+        .map_err(|e| format!("cannot write {}: {e}", dest.display()))
 }
 
 /// Prints one readable error and stops the build.

@@ -26,61 +26,14 @@ use serde_json::{Map, Value};
 
 use crate::{client::Client, error::Result, request::get_json};
 
-/// One of the three resources, for the drift check's reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Resource {
-    /// TimePass.
-    TimePasses,
-    /// CoworkerTimePass.
-    CoworkerTimePasses,
-    /// ProductTimePass.
-    ProductTimePasses,
-}
-
-impl Resource {
-    /// All three.
-    pub const ALL: [Resource; 3] = [
-        Resource::TimePasses,
-        Resource::CoworkerTimePasses,
-        Resource::ProductTimePasses,
-    ];
-
-    /// The full record's schema name (`TimePass`, ...).
-    pub fn schema(self) -> &'static str {
-        match self {
-            Resource::TimePasses => "TimePass",
-            Resource::CoworkerTimePasses => "CoworkerTimePass",
-            Resource::ProductTimePasses => "ProductTimePass",
-        }
-    }
-
-    fn path(self) -> &'static str {
-        match self {
-            Resource::TimePasses => "/api/billing/timepasses",
-            Resource::CoworkerTimePasses => "/api/billing/coworkertimepasses",
-            Resource::ProductTimePasses => "/api/billing/producttimepasses",
-        }
-    }
-
-    fn operations(self) -> (&'static str, &'static str) {
-        match self {
-            Resource::TimePasses => ("list_time_passes", "get_time_passes_batch"),
-            Resource::CoworkerTimePasses => (
-                "list_coworker_time_passes",
-                "get_coworker_time_passes_batch",
-            ),
-            Resource::ProductTimePasses => {
-                ("list_product_time_passes", "get_product_time_passes_batch")
-            }
-        }
-    }
-}
+pub use crate::spec::Resource;
 
 impl DriftCheck {
     /// Reads up to `pages` listing pages of `resource` (pages of `size`)
-    /// and the full records of `sample` of their Ids (one batch get), as the
-    /// server sends them, and observes every object: the page envelope, its
-    /// listing records and the full records.
+    /// and the full records of `sample` of their Ids (batch gets of
+    /// [`BATCH_IDS`](crate::spec::BATCH_IDS)), as the server sends them, and
+    /// observes every object: the page envelope, its listing records and the
+    /// full records.
     pub async fn read(
         &mut self,
         client: &Client,
@@ -89,15 +42,19 @@ impl DriftCheck {
         size: u32,
         sample: usize,
     ) -> Result<()> {
-        let (list, batch) = resource.operations();
-        let schema = resource.schema();
+        let spec = resource.spec();
+        let (list, batch, schema) = (
+            spec.operations.list,
+            spec.operations.get_many,
+            resource.schema(),
+        );
         let mut ids = Vec::new();
         for page in 1..=pages.max(1) {
             let query = [
                 ("page", page.to_string()),
                 ("size", size.max(1).to_string()),
             ];
-            let body = get_json(client.raw(), list, resource.path(), &query).await?;
+            let body = get_json(client.raw(), list, spec.path, &query).await?;
             let records = body
                 .get("Records")
                 .and_then(Value::as_array)
@@ -120,15 +77,14 @@ impl DriftCheck {
             }
         }
         ids.truncate(sample);
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let query = [("id", format!("[{}]", list.join(",")))];
-        let path = format!("{}/", resource.path());
-        let full = get_json(client.raw(), batch, &path, &query).await?;
-        for record in full.as_array().into_iter().flatten() {
-            self.observe(schema, record);
+        let path = format!("{}/", spec.path);
+        for chunk in ids.chunks(crate::spec::BATCH_IDS) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            let query = [("id", format!("[{}]", list.join(",")))];
+            let full = get_json(client.raw(), batch, &path, &query).await?;
+            for record in full.as_array().into_iter().flatten() {
+                self.observe(schema, record);
+            }
         }
         Ok(())
     }

@@ -1,12 +1,8 @@
 //! The [`Record`] trait: what every record of the three resources has, full
-//! or from a listing, for code that is generic over them.
+//! or from a listing, for code that is generic over them. Each resource's
+//! handle (`resources/mod.rs`) implements it for its two record types.
 
 use chrono::{DateTime, Utc};
-
-use crate::types::{
-    CoworkerTimePass, CoworkerTimePassListItem, ProductTimePass, ProductTimePassListItem, TimePass,
-    TimePassListItem,
-};
 
 /// A record of one of the three resources, full or from a listing.
 ///
@@ -24,24 +20,17 @@ pub trait Record {
     fn updated_on(&self) -> DateTime<Utc>;
 }
 
+/// Implements [`Record`] for record types with `id` and `updated_on`.
 macro_rules! impl_record {
     ($($ty:ty),* $(,)?) => {$(
-        impl Record for $ty {
+        impl $crate::Record for $ty {
             fn id(&self) -> i32 {
                 self.id
             }
-            fn updated_on(&self) -> DateTime<Utc> {
+            fn updated_on(&self) -> chrono::DateTime<chrono::Utc> {
                 self.updated_on
             }
         }
     )*};
 }
-
-impl_record!(
-    TimePass,
-    TimePassListItem,
-    CoworkerTimePass,
-    CoworkerTimePassListItem,
-    ProductTimePass,
-    ProductTimePassListItem,
-);
+pub(crate) use impl_record;

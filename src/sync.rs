@@ -38,6 +38,7 @@ use chrono::{DateTime, Duration, DurationRound, NaiveDateTime, Utc};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 
+use crate::wire::FILTER_FORMAT;
 use crate::{
     error::{Error, Result},
     page::Page,
@@ -74,7 +75,7 @@ impl Checkpoint {
     /// A checkpoint at `minute` (seconds are dropped).
     pub fn at(minute: NaiveDateTime) -> Self {
         Checkpoint {
-            updated_since: Some(minute.format(MINUTE).to_string()),
+            updated_since: Some(minute.format(FILTER_FORMAT).to_string()),
         }
     }
 
@@ -83,7 +84,7 @@ impl Checkpoint {
         let Some(text) = &self.updated_since else {
             return Ok(None);
         };
-        NaiveDateTime::parse_from_str(text, MINUTE)
+        NaiveDateTime::parse_from_str(text, FILTER_FORMAT)
             .map(Some)
             .map_err(|e| {
                 Error::invalid(
@@ -93,8 +94,6 @@ impl Checkpoint {
             })
     }
 }
-
-const MINUTE: &str = "%Y-%m-%dT%H:%M";
 
 /// Some records changed since the checkpoint, and where to resume after them.
 #[derive(Clone, Debug)]
@@ -410,7 +409,7 @@ mod tests {
         fn page(&mut self, w: &Window) -> Dated<Rec> {
             let minute = |f: &Option<FilterDateTime>| {
                 f.as_ref()
-                    .map(|f| NaiveDateTime::parse_from_str(f.as_str(), MINUTE).unwrap())
+                    .map(|f| NaiveDateTime::parse_from_str(f.as_str(), FILTER_FORMAT).unwrap())
             };
             let (from, to) = (minute(&w.from), minute(&w.to));
             let mut hits: Vec<Rec> = self

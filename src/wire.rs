@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone};
 use crate::{error::Error, types::FilterDateTime};
 
 /// The format range filters take: minute precision, no seconds, no zone.
-const FILTER_FORMAT: &str = "%Y-%m-%dT%H:%M";
+pub(crate) const FILTER_FORMAT: &str = "%Y-%m-%dT%H:%M";
 
 /// A wall-clock date-time, sent as `YYYY-MM-DDTHH:mm` (seconds dropped).
 /// Years outside 0000-9999 cannot be written in that form and are refused.

@@ -33,8 +33,7 @@ use serde_json::Value;
 pub use counter::Requests;
 use store::{Outcome, Store};
 
-/// Ids per batch get (the URL stays short; the library's `gone` uses the same).
-const BATCH_IDS: usize = 100;
+use nexudus_timepasses::spec::BATCH_IDS;
 
 /// Options of `nexudus sync`.
 #[derive(Debug, clap::Args)]

@@ -1,17 +1,17 @@
-//! Resource handles: [`TimePasses`], [`CoworkerTimePasses`] and
-//! [`ProductTimePasses`], each an owned handle with the resource's concrete
-//! types. The `handle!` macro below writes their methods once; what the
-//! methods share lives in the private helpers beside it.
+//! Resource handles, one per resource of the spec, each an owned handle
+//! with the resource's concrete types. The `handle!` macro below writes
+//! them; the registry (`spec::for_each_resource!`, generated from the spec)
+//! invokes it once per resource. What the methods share lives in the
+//! private helpers beside it; each resource's own helpers (what a pass
+//! sells, what a product grants) live in its file.
 
-mod coworker_time_passes;
 mod product_time_passes;
 mod time_passes;
 
 use std::{future::Future, sync::Mutex};
 
-pub use coworker_time_passes::CoworkerTimePasses;
-pub use product_time_passes::{IncludedTime, ProductTimePasses};
-pub use time_passes::{PassKind, TimePasses};
+pub use product_time_passes::IncludedTime;
+pub use time_passes::PassKind;
 
 use crate::{
     error::{Error, Result},
@@ -44,11 +44,15 @@ fn sets_page(query: &impl std::fmt::Debug) -> bool {
 
 /// A stream that fails at once, sending nothing: its filter set `page`.
 fn refused_stream<T: Record + Send + 'static>(operation: &'static str) -> RecordStream<T> {
-    let error = Error::invalid(
+    failed_stream(Error::invalid(
         operation,
         "a stream numbers its pages itself: remove `.page(..)` from the filter \
          (use `list` for one page)",
-    );
+    ))
+}
+
+/// A stream that fails at once with `error`, sending nothing.
+fn failed_stream<T: Send + 'static>(error: Error) -> RecordStream<T> {
     RecordStream::new(futures::stream::once(async move { Err(error) }))
 }
 
@@ -108,15 +112,12 @@ fn run_body(
     })
 }
 
-/// Ids per batch get when confirming records gone (keeps the URL short).
-pub(crate) const BATCH_IDS: usize = 100;
-
 /// Writes one resource's handle: the struct, its methods with the
 /// resource's concrete types, and the `Client` method that gives it out.
 macro_rules! handle {
     (
         $(#[$doc:meta])*
-        $handle:ident, $accessor:ident, $name:literal,
+        $handle:ident, $accessor:ident, $module:ident, $name:literal,
         record: $record:ident, item: $item:ident, create: $create:ident,
         update: $update:ident, page: $page:ident, query: $query:ident,
         updated: [$from_updated:ident, $to_updated:ident],
@@ -286,7 +287,7 @@ macro_rules! handle {
                 &self,
                 record: &$crate::types::$record,
             ) -> $crate::Result<$crate::types::$update> {
-                $crate::update_body::update_body(record).map_err(|e| {
+                $crate::update_body::update_body(record, &$crate::spec::$module::SPEC).map_err(|e| {
                     $crate::Error::invalid(
                         stringify!($update_op),
                         format!("cannot build the update body: {e}"),
@@ -374,7 +375,7 @@ macro_rules! handle {
                 }
                 let unseen: Vec<i32> = known.iter().copied().filter(|id| !ids.contains(id)).collect();
                 let mut gone = Vec::new();
-                for chunk in unseen.chunks($crate::resources::BATCH_IDS) {
+                for chunk in unseen.chunks($crate::spec::BATCH_IDS) {
                     let found: std::collections::HashSet<i32> =
                         self.get_many(chunk).await?.iter().map(|r| r.id).collect();
                     gone.extend(chunk.iter().copied().filter(|id| !found.contains(id)));
@@ -391,7 +392,133 @@ macro_rules! handle {
                 ];
                 $crate::Page::new(page.records, numbers, page.has_next_page)
             }
+
+            /// A [`Query`](crate::Query)'s filters and sorting on a list builder;
+            /// the names were checked against the spec's table.
+            fn apply<'a>(
+                mut q: $crate::raw::builder::$query<'a>,
+                query: &$crate::Query,
+            ) -> $crate::raw::builder::$query<'a> {
+                for (name, value) in &query.filters {
+                    q = $crate::spec::$module::set_filter(q, name, value.clone()).0;
+                }
+                if let Some(field) = &query.order_by {
+                    q = q.order_by(field.clone());
+                }
+                match query.dir {
+                    Some(dir) => q.dir(dir),
+                    None => q,
+                }
+            }
+        }
+
+        $crate::record::impl_record!($crate::types::$record, $crate::types::$item);
+
+        impl $crate::ResourceHandle for $handle {
+            type Item = $crate::types::$item;
+            type Full = $crate::types::$record;
+            type Create = $crate::types::$create;
+            type Update = $crate::types::$update;
+
+            const RESOURCE: $crate::spec::Resource = $crate::spec::Resource::$handle;
+
+            fn of(client: &$crate::Client) -> Self {
+                client.$accessor()
+            }
+
+            fn list_where(
+                &self,
+                query: &$crate::Query,
+            ) -> impl std::future::Future<Output = $crate::Result<$crate::Page<Self::Item>>> + Send {
+                let (handle, query) = (self.clone(), query.clone());
+                async move {
+                    query.check(Self::spec())?;
+                    handle
+                        .list(|q| {
+                            let q = Self::apply(q, &query);
+                            let q = match query.page {
+                                Some(page) => q.page(page),
+                                None => q,
+                            };
+                            match query.size {
+                                Some(size) => q.size(size),
+                                None => q,
+                            }
+                        })
+                        .await
+                }
+            }
+
+            fn stream_where(&self, query: $crate::Query) -> $crate::RecordStream<Self::Item> {
+                if let Err(error) = query.check(Self::spec()) {
+                    return $crate::resources::failed_stream(error);
+                }
+                if query.page.is_some() {
+                    return $crate::resources::refused_stream(stringify!($list));
+                }
+                $handle::stream(self, move |q| {
+                    let q = Self::apply(q, &query);
+                    match query.size {
+                        Some(size) => q.size(size),
+                        None => q,
+                    }
+                })
+            }
+
+            fn get_many(
+                &self,
+                ids: &[i32],
+            ) -> impl std::future::Future<Output = $crate::Result<Vec<Self::Full>>> + Send {
+                let (handle, ids) = (self.clone(), ids.to_vec());
+                async move { $handle::get_many(&handle, &ids).await }
+            }
+
+            fn create(
+                &self,
+                body: Self::Create,
+            ) -> impl std::future::Future<Output = $crate::Result<i32>> + Send {
+                let handle = self.clone();
+                async move { $handle::create(&handle, body).await }
+            }
+
+            fn replace(
+                &self,
+                record: &Self::Full,
+            ) -> impl std::future::Future<Output = $crate::Result<i32>> + Send {
+                $handle::replace(self, record)
+            }
+
+            fn delete(&self, id: i32) -> impl std::future::Future<Output = $crate::Result<i32>> + Send {
+                $handle::delete(self, id)
+            }
+
+            fn commands(
+                &self,
+                id: Option<i32>,
+            ) -> impl std::future::Future<Output = $crate::Result<Vec<$crate::types::Command>>> + Send {
+                $handle::commands(self, id)
+            }
+
+            fn run_command(
+                &self,
+                key: &str,
+                ids: &[i32],
+                parameters: &[(&str, &str)],
+            ) -> impl std::future::Future<Output = $crate::Result<$crate::types::MutationResult>> + Send {
+                $handle::run_command(self, key, ids, parameters)
+            }
+
+            fn changes(&self, since: &$crate::Checkpoint) -> $crate::Changes<Self::Item> {
+                $handle::changes(self, since)
+            }
+
+            fn gone(
+                &self,
+                known: &[i32],
+            ) -> impl std::future::Future<Output = $crate::Result<Vec<i32>>> + Send {
+                $handle::gone(self, known)
+            }
         }
     };
 }
-use handle;
+crate::spec::for_each_resource!(handle);

@@ -6,41 +6,6 @@ use crate::{
     types::{ProductTimePass, TimePass},
 };
 
-super::handle!(
-    /// Passes granted by buying a product: `client.product_time_passes()`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: nexudus_timepasses::Client) -> nexudus_timepasses::Result<()> {
-    /// use nexudus_timepasses::IncludedTime;
-    ///
-    /// let link = client.product_time_passes().get(555).await?;
-    /// let pass = client.time_passes().get(link.time_pass_id).await?;
-    /// match link.included_time(&pass)? {
-    ///     IncludedTime::Days(d) => println!("{d} day passes"),
-    ///     IncludedTime::Minutes(m) => println!("{} hours", m / 60),
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ProductTimePasses, product_time_passes, "ProductTimePass",
-    record: ProductTimePass,
-    item: ProductTimePassListItem,
-    create: ProductTimePassCreate,
-    update: ProductTimePassUpdate,
-    page: ProductTimePassPage,
-    query: ListProductTimePasses,
-    updated: [from_product_time_pass_updated_on, to_product_time_pass_updated_on],
-    ops: [
-        list_product_time_passes,
-        get_product_time_pass,
-        get_product_time_passes_batch,
-        create_product_time_pass,
-        update_product_time_pass,
-        delete_product_time_pass,
-        list_product_time_pass_commands,
-        run_product_time_pass_command
-    ],
-);
-
 /// The check-in time a product grants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IncludedTime {
