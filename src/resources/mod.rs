@@ -198,14 +198,10 @@ macro_rules! handle {
                 "Every matching ", $name, " across all pages, collected (see ",
                 "[`stream`](Self::stream)). Prefer `stream` for large listings."
             )]
-            pub async fn all<F>(&self, query: F) -> $crate::Result<Vec<$crate::types::$item>>
-            where
-                F: for<'a> Fn(
-                        $crate::raw::builder::$query<'a>,
-                    ) -> $crate::raw::builder::$query<'a>
-                    + Send
-                    + 'static,
-            {
+            pub async fn all(
+                &self,
+                query: impl for<'a> Fn($crate::raw::builder::$query<'a>) -> $crate::raw::builder::$query<'a> + Send + 'static,
+            ) -> $crate::Result<Vec<$crate::types::$item>> {
                 futures::TryStreamExt::try_collect(self.stream(query)).await
             }
 
