@@ -518,3 +518,19 @@ macro_rules! handle {
     };
 }
 crate::spec::for_each_resource!(handle);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sets_page` reads the builder's `Debug`; this guards its shape, so a
+    /// progenitor that prints builders differently fails here, not silently.
+    #[test]
+    fn a_page_set_on_a_list_builder_shows_in_its_debug() {
+        let client = crate::Client::builder().build().unwrap();
+        let raw = client.raw();
+        assert!(!sets_page(&raw.list_time_passes().size(5u32)));
+        assert!(sets_page(&raw.list_time_passes().page(2u32)));
+        assert!(sets_page(&raw.list_coworker_time_passes().page(1u32).size(5u32)));
+    }
+}
