@@ -37,14 +37,21 @@ pub(crate) enum Kind {
 }
 
 /// Sends `request` (a generated `send()` future) and returns its body.
-pub(crate) async fn send<T: DeserializeOwned>(
-    raw: &Raw,
+///
+/// The request is boxed before anything else: a listing's generated
+/// future holds its whole builder (a field per filter, kilobytes), and
+/// every async layer it passed through by value would copy it.
+pub(crate) fn send<'a, T: DeserializeOwned + 'a>(
+    raw: &'a Raw,
     operation: &'static str,
-    request: impl Future<Output = Answer<T>>,
-) -> Result<T> {
-    match request.await {
-        Ok(answer) => Ok(answer.into_inner()),
-        Err(e) => Err(fail::<T>(raw, operation, Kind::Idempotent, e).await),
+    request: impl Future<Output = Answer<T>> + 'a,
+) -> impl Future<Output = Result<T>> + 'a {
+    let request = Box::pin(request);
+    async move {
+        match request.await {
+            Ok(answer) => Ok(answer.into_inner()),
+            Err(e) => Err(fail::<T>(raw, operation, Kind::Idempotent, e).await),
+        }
     }
 }
 

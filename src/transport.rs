@@ -20,7 +20,7 @@ use std::{
 
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::{header::AUTHORIZATION, Request, Response, StatusCode};
+use reqwest::{header::AUTHORIZATION, Request, Response, ResponseBuilderExt, StatusCode};
 use tracing::Instrument;
 
 use crate::{
@@ -176,15 +176,21 @@ struct Whole {
     status: StatusCode,
     headers: reqwest::header::HeaderMap,
     version: reqwest::Version,
+    /// Where it came from: reqwest would parse a placeholder URL for an
+    /// answer built without one, on every call.
+    url: reqwest::Url,
     body: Bytes,
 }
 
 impl Whole {
     fn into_response(self) -> Response {
-        let mut answer = http::Response::new(self.body);
-        *answer.status_mut() = self.status;
+        let mut answer = http::Response::builder()
+            .status(self.status)
+            .version(self.version)
+            .url(self.url)
+            .body(self.body)
+            .unwrap_or_default();
         *answer.headers_mut() = self.headers;
-        *answer.version_mut() = self.version;
         Response::from(answer)
     }
 }
@@ -306,6 +312,7 @@ async fn read_whole(
     Ok(Whole {
         status,
         version: answer.version(),
+        url: answer.url().clone(),
         headers: std::mem::take(answer.headers_mut()),
         body: body.freeze(),
     })
