@@ -531,6 +531,8 @@ mod tests {
         let raw = client.raw();
         assert!(!sets_page(&raw.list_time_passes().size(5u32)));
         assert!(sets_page(&raw.list_time_passes().page(2u32)));
-        assert!(sets_page(&raw.list_coworker_time_passes().page(1u32).size(5u32)));
+        assert!(sets_page(
+            &raw.list_coworker_time_passes().page(1u32).size(5u32)
+        ));
     }
 }
