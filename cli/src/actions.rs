@@ -19,8 +19,8 @@ use crate::fields;
 use crate::filters::{self, names, split_pair};
 use crate::output::{Columns, Output};
 use crate::progress::{self, Progress};
-use crate::resource::{Query, Resource};
-use crate::spec::FieldSpec;
+use nexudus_timepasses::spec::FieldSpec;
+use nexudus_timepasses::{Query, ResourceHandle as Resource};
 
 /// What every action needs besides its own arguments.
 pub struct Context {
@@ -52,7 +52,7 @@ impl Context {
         let columns = if self.columns.is_empty() {
             match self.format {
                 Format::Table => {
-                    Columns::Fixed(R::TABLE_COLUMNS.iter().map(|c| c.to_string()).collect())
+                    Columns::Fixed(R::spec().summary.iter().map(|c| c.to_string()).collect())
                 }
                 // Every field, the Id first (the spec lists it among the
                 // common fields at the end), and a last column for any
@@ -71,8 +71,11 @@ impl Context {
                         filters::field_named(fields, c)
                             .map(|f| f.name.to_owned())
                             .ok_or_else(|| {
-                                Failure::usage(format!("{} records have no column `{c}`", R::NAME))
-                                    .hint(format!("columns: {}", names(fields)))
+                                Failure::usage(format!(
+                                    "{} records have no column `{c}`",
+                                    R::spec().entity
+                                ))
+                                .hint(format!("columns: {}", names(fields)))
                             })
                     })
                     .collect::<Result<_, _>>()?,
@@ -120,23 +123,23 @@ pub async fn run<R: Resource>(ctx: &Context, r: R, action: Action) -> Result<(),
 
 async fn list<R: Resource>(ctx: &Context, r: R, args: ListArgs) -> Result<(), Failure> {
     let mut query = filters::query::<R>(&args.filters)?;
-    let mut out = ctx.records_output::<R>(R::LIST_FIELDS)?;
+    let mut out = ctx.records_output::<R>(R::spec().list_fields)?;
     let limit = args.limit.unwrap_or(u64::MAX);
     if args.all {
         let progress = Progress::new(ctx.quiet);
         set_total(&r, &query, &progress, limit).await;
-        let stream = r.stream(query).map_ok(Some);
+        let stream = r.stream_where(query).map_ok(Some);
         let n = drain(stream, &mut out, &progress, limit).await?;
         out.finish()?;
         progress.finish(&format!(
             "listed {}{}",
-            progress::records(n, R::NAME),
+            progress::records(n, R::spec().entity),
             pages(n, ctx)
         ));
         return Ok(());
     }
     query.page = args.page;
-    let page = r.list(&query).await?;
+    let page = r.list_where(&query).await?;
     for record in page
         .records
         .iter()
@@ -156,7 +159,7 @@ async fn list<R: Resource>(ctx: &Context, r: R, args: ListArgs) -> Result<(), Fa
         page.page,
         page.total_pages.max(1),
         shown,
-        progress::records(u64::from(page.total_items), R::NAME),
+        progress::records(u64::from(page.total_items), R::spec().entity),
     ));
     Ok(())
 }
@@ -166,15 +169,15 @@ async fn export<R: Resource>(ctx: &Context, r: R, args: ExportArgs) -> Result<()
     let since = match &args.since {
         Some(text) => {
             let since = filters::since_instant(text)?;
-            filters::add_since(&mut query, since)?;
+            filters::add_since::<R>(&mut query, since)?;
             Some(since)
         }
         None => None,
     };
     let fields = if args.full {
-        R::RECORD_FIELDS
+        R::spec().record_fields
     } else {
-        R::LIST_FIELDS
+        R::spec().list_fields
     };
     let mut out = ctx.records_output::<R>(fields)?;
     let progress = Progress::new(ctx.quiet);
@@ -182,7 +185,7 @@ async fn export<R: Resource>(ctx: &Context, r: R, args: ExportArgs) -> Result<()
     // The listing's `from_` filter has minute precision: drop the records of
     // that first minute that were updated before the instant asked for.
     let recent = move |t: DateTime<Utc>| since.is_none_or(|s| t >= s);
-    let items = r.stream(query);
+    let items = r.stream_where(query);
     let (n, skipped) = if args.full {
         // Batches no larger than a page, and small enough that their Ids
         // keep the URL short (servers cap query strings at a few kB).
@@ -224,7 +227,7 @@ async fn export<R: Resource>(ctx: &Context, r: R, args: ExportArgs) -> Result<()
     };
     progress.finish(&format!(
         "exported {}{}{gone}",
-        progress::records(n, R::NAME),
+        progress::records(n, R::spec().entity),
         pages(n, ctx)
     ));
     Ok(())
@@ -273,13 +276,13 @@ where
 }
 
 /// Asks for the listing's size (one record) when a progress bar shows it.
-async fn set_total<R: Resource>(r: &R, query: &Query<R>, progress: &Progress, limit: u64) {
+async fn set_total<R: Resource>(r: &R, query: &Query, progress: &Progress, limit: u64) {
     if !progress.shown() {
         return;
     }
     let mut probe = query.clone();
     probe.size = Some(1);
-    if let Ok(page) = r.list(&probe).await {
+    if let Ok(page) = r.list_where(&probe).await {
         progress.set_total(u64::from(page.total_items).min(limit));
     }
 }
@@ -292,7 +295,7 @@ fn pages(records: u64, ctx: &Context) -> String {
 
 async fn get<R: Resource>(ctx: &Context, r: R, ids: &[i32]) -> Result<(), Failure> {
     let records = in_order(ids, r.get_many(ids).await?);
-    let mut out = ctx.records_output::<R>(R::RECORD_FIELDS)?;
+    let mut out = ctx.records_output::<R>(R::spec().record_fields)?;
     let mut missing = Vec::new();
     for (id, record) in ids.iter().zip(&records) {
         match record {
@@ -306,7 +309,7 @@ async fn get<R: Resource>(ctx: &Context, r: R, ids: &[i32]) -> Result<(), Failur
     } else {
         Err(Failure::new(
             code::NOT_FOUND,
-            format!("no {} with Id {}", R::NAME, missing.join(", ")),
+            format!("no {} with Id {}", R::spec().entity, missing.join(", ")),
         ))
     }
 }
@@ -319,25 +322,32 @@ async fn create<R: Resource>(ctx: &Context, r: R, args: CreateArgs) -> Result<()
     if args.json.is_none() && args.set.is_empty() {
         return Err(
             Failure::usage("create needs --set FIELD=VALUE or --json FILE|-")
-                .hint(format!("required: {}", required(R::CREATE_FIELDS))),
+                .hint(format!("required: {}", required(R::spec().create_fields))),
         );
     }
-    let assignments = fields::assignments(&args.set, R::CREATE_FIELDS, R::NAME, &[])?;
+    let assignments =
+        fields::assignments(&args.set, R::spec().create_fields, R::spec().entity, &[])?;
     fields::apply(&mut object, assignments);
-    let missing = fields::missing_required(&object, R::CREATE_FIELDS);
+    let missing = fields::missing_required(&object, R::spec().create_fields);
     if !missing.is_empty() {
-        return Err(
-            Failure::usage(format!("a new {} needs {}", R::NAME, missing.join(", ")))
-                .hint("give them with --set FIELD=VALUE"),
-        );
+        return Err(Failure::usage(format!(
+            "a new {} needs {}",
+            R::spec().entity,
+            missing.join(", ")
+        ))
+        .hint("give them with --set FIELD=VALUE"));
     }
-    let body: R::Create = typed(Value::Object(object))
-        .map_err(|e| Failure::usage(format!("cannot build the {} to create: {e}", R::NAME)))?;
+    let body: R::Create = typed(Value::Object(object)).map_err(|e| {
+        Failure::usage(format!(
+            "cannot build the {} to create: {e}",
+            R::spec().entity
+        ))
+    })?;
     let id = r.create(body).await?;
     let mut out = ctx.plain_output(Columns::Fixed(vec!["Id".into()]));
     out.write(&json!({ "Id": id }))?;
     out.finish()?;
-    ctx.say(format!("created {} {id}", R::NAME));
+    ctx.say(format!("created {} {id}", R::spec().entity));
     Ok(())
 }
 
@@ -378,11 +388,16 @@ struct Change {
 }
 
 async fn update<R: Resource>(ctx: &Context, r: R, args: UpdateArgs) -> Result<(), Failure> {
-    let assignments = fields::assignments(&args.set, R::UPDATE_FIELDS, R::NAME, &["Id"])?;
+    let assignments = fields::assignments(
+        &args.set,
+        R::spec().update_fields,
+        R::spec().entity,
+        &["Id"],
+    )?;
     let Some(before) = r.get_many(&[args.id]).await?.into_iter().next() else {
         return Err(Failure::new(
             code::NOT_FOUND,
-            format!("no {} with Id {}", R::NAME, args.id),
+            format!("no {} with Id {}", R::spec().entity, args.id),
         ));
     };
     let before_value = to_object(&before)?;
@@ -402,7 +417,11 @@ async fn update<R: Resource>(ctx: &Context, r: R, args: UpdateArgs) -> Result<()
         })
         .collect();
     if changes.is_empty() {
-        ctx.say(format!("{} {}: nothing to change", R::NAME, args.id));
+        ctx.say(format!(
+            "{} {}: nothing to change",
+            R::spec().entity,
+            args.id
+        ));
         return Ok(());
     }
     if !args.dry_run {
@@ -423,7 +442,7 @@ async fn update<R: Resource>(ctx: &Context, r: R, args: UpdateArgs) -> Result<()
     } else {
         ctx.say(format!(
             "updated {} {}: {n} {fields} changed",
-            R::NAME,
+            R::spec().entity,
             args.id
         ));
     }
@@ -470,7 +489,7 @@ async fn delete<R: Resource>(ctx: &Context, r: R, args: DeleteArgs) -> Result<()
         }
         eprint!(
             "Delete {} ({list})? [y/N] ",
-            progress::records(args.ids.len() as u64, R::NAME)
+            progress::records(args.ids.len() as u64, R::spec().entity)
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -493,7 +512,7 @@ async fn delete<R: Resource>(ctx: &Context, r: R, args: DeleteArgs) -> Result<()
             return Err(Failure {
                 message: format!(
                     "cannot delete {} {id}{before}: {}",
-                    R::NAME,
+                    R::spec().entity,
                     failure.message
                 ),
                 ..failure
@@ -504,7 +523,7 @@ async fn delete<R: Resource>(ctx: &Context, r: R, args: DeleteArgs) -> Result<()
     out.finish()?;
     ctx.say(format!(
         "deleted {}",
-        progress::records(args.ids.len() as u64, R::NAME)
+        progress::records(args.ids.len() as u64, R::spec().entity)
     ));
     Ok(())
 }
@@ -557,7 +576,7 @@ async fn run_command<R: Resource>(ctx: &Context, r: R, args: RunArgs) -> Result<
     ctx.say(format!(
         "ran {} on {}",
         args.key,
-        progress::records(args.ids.len() as u64, R::NAME)
+        progress::records(args.ids.len() as u64, R::spec().entity)
     ));
     Ok(())
 }

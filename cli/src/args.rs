@@ -1,8 +1,11 @@
-//! The command line, as clap derive types: global options, the three
-//! resources (with the API's names and `time-passes`-style aliases), their
-//! actions, and the other subcommands (`serve`, `completions`).
+//! The command line, as clap derive types: global options, the resources'
+//! actions, and the other subcommands (`serve`, `sync`, `drift`,
+//! `completions`). The resource subcommands come from the registry
+//! (`nexudus_timepasses::spec::RESOURCES`): one per resource, named as its
+//! path names it, with its other spellings as aliases.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use nexudus_timepasses::spec::{Resource, RESOURCES};
 
 use crate::failure::EXIT_CODES_HELP;
 use crate::filters::FilterArgs;
@@ -15,6 +18,47 @@ Credentials come from the environment, never from the command line:
   NEXUDUS_EMAIL + NEXUDUS_PASSWORD   an account (or NEXUDUS_EMAIL with --password-stdin)
   NEXUDUS_TOTP                       the two-factor code, when the account needs one
 With --demo, a stand-in server with its own data and account runs inside the command.";
+
+/// The whole command line: [`Cli`] with a subcommand per resource.
+pub fn command() -> clap::Command {
+    RESOURCES.iter().fold(Cli::command(), |cli, spec| {
+        let singular = spec.name.trim_end_matches("es");
+        let about = spec.description.split(": ").next().unwrap_or(spec.entity);
+        cli.subcommand(
+            ResourceArgs::augment_args(clap::Command::new(spec.name))
+                .about(about.to_owned())
+                .visible_aliases([spec.alias, singular])
+                .subcommand_required(true),
+        )
+    })
+}
+
+/// What the command line asks for: a resource's action, or another command.
+pub enum Parsed {
+    /// `nexudus <RESOURCE> <ACTION>`.
+    Resource(Global, Resource, Action),
+    /// Any other command.
+    Other(Cli),
+}
+
+/// Parses the process's arguments (exiting with clap's usage error or help).
+pub fn parse() -> Parsed {
+    let matches = command().get_matches();
+    let parsed = match matches.subcommand() {
+        Some((name, sub)) => match Resource::parse(name) {
+            Some(resource) => Global::from_arg_matches(&matches).and_then(|global| {
+                Ok(Parsed::Resource(
+                    global,
+                    resource,
+                    ResourceArgs::from_arg_matches(sub)?.action,
+                ))
+            }),
+            None => Cli::from_arg_matches(&matches).map(Parsed::Other),
+        },
+        None => Cli::from_arg_matches(&matches).map(Parsed::Other),
+    };
+    parsed.unwrap_or_else(|e| e.format(&mut command()).exit())
+}
 
 /// `nexudus [GLOBAL] <RESOURCE> <ACTION> [ARGS]`.
 #[derive(Debug, Parser)]
@@ -94,21 +138,6 @@ pub enum Format {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Pass definitions that let customers check in.
-    #[command(name = "timepasses", visible_aliases = ["time-passes", "timepass", "time-pass"])]
-    TimePasses(ResourceArgs),
-    /// Passes held by customers.
-    #[command(
-        name = "coworkertimepasses",
-        visible_aliases = ["coworker-time-passes", "coworkertimepass", "coworker-time-pass"]
-    )]
-    CoworkerTimePasses(ResourceArgs),
-    /// Time passes that products grant.
-    #[command(
-        name = "producttimepasses",
-        visible_aliases = ["product-time-passes", "producttimepass", "product-time-pass"]
-    )]
-    ProductTimePasses(ResourceArgs),
     /// Run a stand-in Nexudus server on 127.0.0.1 until SIGINT or SIGTERM.
     Serve(crate::serve::Args),
     /// Keep a SQLite database up to date with the API, incrementally.

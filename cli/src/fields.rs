@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::failure::Failure;
 use crate::filters::{field_named, parse_bool};
-use crate::spec::{FieldSpec, Kind};
+use nexudus_timepasses::spec::{FieldSpec, Kind};
 
 /// The `--set` pairs as (field name, JSON value), in the order given.
 /// `refused` names fields of the table that cannot be set (the Id).
@@ -103,7 +103,7 @@ pub fn missing_required(object: &Map<String, Value>, fields: &[FieldSpec]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::coworker_time_pass::UPDATE_FIELDS;
+    use nexudus_timepasses::spec::coworker_time_pass::UPDATE_FIELDS;
     use serde_json::json;
 
     fn set(pairs: &[&str]) -> Result<Vec<(&'static str, Value)>, Failure> {

@@ -7,8 +7,8 @@ use nexudus_timepasses::types::FilterDateTime;
 use nexudus_timepasses::SortDirection;
 
 use crate::failure::Failure;
-use crate::resource::{Query, Resource};
-use crate::spec::{Bound, FieldSpec, FilterSpec, FilterValue, Kind};
+use nexudus_timepasses::spec::{Bound, FieldSpec, FilterSpec, FilterValue, Kind};
+use nexudus_timepasses::{Query, ResourceHandle as Resource};
 
 /// The listing options shared by `list` and `export`.
 #[derive(Debug, Default, Clone, clap::Args)]
@@ -34,8 +34,8 @@ pub struct FilterArgs {
 }
 
 /// The query for these options, every name and value checked.
-pub fn query<R: Resource>(args: &FilterArgs) -> Result<Query<R>, Failure> {
-    let mut query = Query::<R>::default();
+pub fn query<R: Resource>(args: &FilterArgs) -> Result<Query, Failure> {
+    let mut query = Query::default();
     for (bound, given) in [
         (Bound::Exact, &args.exact),
         (Bound::From, &args.from),
@@ -48,12 +48,12 @@ pub fn query<R: Resource>(args: &FilterArgs) -> Result<Query<R>, Failure> {
         }
     }
     if let Some(field) = &args.order_by {
-        let spec = field_named(R::LIST_FIELDS, field).ok_or_else(|| {
+        let spec = field_named(R::spec().list_fields, field).ok_or_else(|| {
             Failure::usage(format!(
                 "cannot sort {} by `{field}`: not a field of its listing records",
-                R::NAME
+                R::spec().entity
             ))
-            .hint(format!("fields: {}", names(R::LIST_FIELDS)))
+            .hint(format!("fields: {}", names(R::spec().list_fields)))
         })?;
         query.order_by = Some(spec.name.to_owned());
     }
@@ -69,7 +69,7 @@ pub fn query<R: Resource>(args: &FilterArgs) -> Result<Query<R>, Failure> {
 /// precision rounded down, so the listing holds every record updated since
 /// then and maybe a few from the same minute before; [`since_instant`]
 /// drops those.
-pub fn add_since<R: Resource>(query: &mut Query<R>, since: DateTime<Utc>) -> Result<(), Failure> {
+pub fn add_since<R: Resource>(query: &mut Query, since: DateTime<Utc>) -> Result<(), Failure> {
     let spec = filter::<R>(Bound::From, "UpdatedOn")?;
     push(
         query,
@@ -81,8 +81,8 @@ pub fn add_since<R: Resource>(query: &mut Query<R>, since: DateTime<Utc>) -> Res
 
 /// Adds a filter, refusing a second value for the same parameter (the
 /// request can carry only one, and silently keeping either would surprise).
-fn push<R>(
-    query: &mut Query<R>,
+fn push(
+    query: &mut Query,
     spec: &'static FilterSpec,
     value: FilterValue,
     option: &str,
@@ -129,7 +129,7 @@ pub fn split_pair<'a>(pair: &'a str, option: &str) -> Result<(&'a str, &'a str),
 /// in any case, `.` allowed for `_`.
 fn filter<R: Resource>(bound: Bound, field: &str) -> Result<&'static FilterSpec, Failure> {
     let wanted = field.replace('.', "_");
-    let prefixed = format!("{}_", R::NAME);
+    let prefixed = format!("{}_", R::spec().entity);
     let unbounded = match bound {
         Bound::Exact => None,
         Bound::From => strip_prefix_ignore_case(&wanted, "from_"),
@@ -137,11 +137,13 @@ fn filter<R: Resource>(bound: Bound, field: &str) -> Result<&'static FilterSpec,
     }
     .unwrap_or(&wanted);
     let short = strip_prefix_ignore_case(unbounded, &prefixed).unwrap_or(unbounded);
-    R::FILTERS
+    R::spec()
+        .filters
         .iter()
         .find(|f| f.bound == bound && f.field.eq_ignore_ascii_case(short))
         .ok_or_else(|| {
-            let choices: Vec<&str> = R::FILTERS
+            let choices: Vec<&str> = R::spec()
+                .filters
                 .iter()
                 .filter(|f| f.bound == bound)
                 .map(|f| f.field)
@@ -152,7 +154,7 @@ fn filter<R: Resource>(bound: Bound, field: &str) -> Result<&'static FilterSpec,
             };
             Failure::usage(format!(
                 "{} has no {what} `{field}` ({})",
-                R::NAME,
+                R::spec().entity,
                 flag(bound)
             ))
             .hint(format!("choices: {}", choices.join(", ")))
@@ -331,7 +333,7 @@ mod tests {
             .map_err(|f| f.message)
             .expect("valid");
         assert!(
-            add_since(&mut q, Utc::now()).is_err(),
+            add_since::<CoworkerTimePasses>(&mut q, Utc::now()).is_err(),
             "--since and --from UpdatedOn clash"
         );
     }

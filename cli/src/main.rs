@@ -15,29 +15,30 @@ mod fields;
 mod filters;
 mod output;
 mod progress;
-mod resource;
 mod serve;
-mod spec;
 mod sync;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
 use nexudus_timepasses::{Client, Pacing, RetryPolicy};
 
 use crate::actions::Context;
-use crate::args::{Action, Cli, Command, Format, Global};
+use crate::args::{Action, Cli, Command, Format, Global, Parsed};
 use crate::failure::{code, Failure};
-use crate::resource::Resource;
+use nexudus_timepasses::spec::{Resource, ResourceVisitor};
+use nexudus_timepasses::ResourceHandle;
 
 /// Pages in flight at once when streaming.
 const CONCURRENCY: u16 = 4;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = args::parse();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    progress::init(cli.global.verbose, color && std::io::stderr().is_terminal());
+    let global = match &cli {
+        Parsed::Resource(global, ..) | Parsed::Other(Cli { global, .. }) => global,
+    };
+    progress::init(global.verbose, color && std::io::stderr().is_terminal());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,34 +77,43 @@ fn report(failure: Failure, color: bool) -> ExitCode {
     ExitCode::from(failure.code)
 }
 
-async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
-    let Cli { global, command } = cli;
-    let (resource, action) = match command {
-        Command::Serve(args) => {
-            return serve::run(args)
-                .await
-                .map_err(|message| Failure::new(code::OTHER, message));
+async fn run(cli: Parsed, color: bool) -> Result<(), Failure> {
+    let (global, command) = match cli {
+        Parsed::Resource(global, resource, action) => {
+            return run_action(global, resource, action, color).await;
         }
+        Parsed::Other(Cli { global, command }) => (global, command),
+    };
+    let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
+    match command {
+        Command::Serve(args) => serve::run(args)
+            .await
+            .map_err(|message| Failure::new(code::OTHER, message)),
         Command::Completions { shell } => {
             let mut out = std::io::stdout();
-            clap_complete::generate(shell, &mut Cli::command(), "nexudus", &mut out);
-            return Ok(());
+            clap_complete::generate(shell, &mut args::command(), "nexudus", &mut out);
+            Ok(())
         }
         Command::Sync(args) => {
-            let (_demo, client) = connect(&global, CONCURRENCY).await?;
-            return exit_code(sync::command(&client, &args).await);
+            let (_demo, client) = connect(&global, concurrency).await?;
+            exit_code(sync::command(&client, &args).await)
         }
         Command::Drift(args) => {
-            let (_demo, client) = connect(&global, CONCURRENCY).await?;
+            let (_demo, client) = connect(&global, concurrency).await?;
             // A table unless JSON is asked for (the findings are one list).
             let json = matches!(global.output, Some(Format::Json | Format::Jsonl));
-            return exit_code(drift::run(&client, &args, json).await);
+            exit_code(drift::run(&client, &args, json).await)
         }
-        Command::TimePasses(a) => (Which::Time, a.action),
-        Command::CoworkerTimePasses(a) => (Which::Coworker, a.action),
-        Command::ProductTimePasses(a) => (Which::Product, a.action),
-    };
+    }
+}
 
+/// Runs a resource's action.
+async fn run_action(
+    global: Global,
+    resource: Resource,
+    action: Action,
+    color: bool,
+) -> Result<(), Failure> {
     let streaming = match &action {
         Action::List(list) => list.all,
         Action::Export(_) => true,
@@ -120,39 +130,32 @@ async fn run(cli: Cli, color: bool) -> Result<(), Failure> {
         client.page_size()
     };
     let ctx = context(&global, color, page_size.get(), concurrency);
-    match resource {
-        Which::Time => dispatch::<nexudus_timepasses::TimePasses>(&ctx, &client, action).await,
-        Which::Coworker => {
-            dispatch::<nexudus_timepasses::CoworkerTimePasses>(&ctx, &client, action).await
-        }
-        Which::Product => {
-            dispatch::<nexudus_timepasses::ProductTimePasses>(&ctx, &client, action).await
-        }
-    }
-}
-
-/// The resource a command names.
-enum Which {
-    /// TimePass.
-    Time,
-    /// CoworkerTimePass.
-    Coworker,
-    /// ProductTimePass.
-    Product,
-}
-
-async fn dispatch<R: Resource>(
-    ctx: &Context,
-    client: &Client,
-    action: Action,
-) -> Result<(), Failure> {
-    match actions::run(ctx, R::of(client), action).await {
+    let outcome = resource.visit(Dispatch {
+        ctx: &ctx,
+        client: &client,
+        action,
+    });
+    match outcome.await {
         // The reader of stdout went away: done, quietly.
         Err(f) if f.code == code::OK => Ok(()),
         other => other,
     }
 }
 
+/// Runs an action with the handle type of the resource it names.
+struct Dispatch<'a> {
+    ctx: &'a Context,
+    client: &'a Client,
+    action: Action,
+}
+
+impl<'a> ResourceVisitor for Dispatch<'a> {
+    type Output = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Failure>> + 'a>>;
+
+    fn visit<H: ResourceHandle>(self) -> Self::Output {
+        Box::pin(actions::run(self.ctx, H::of(self.client), self.action))
+    }
+}
 /// The output settings: table on a terminal, JSON lines when piped.
 fn context(global: &Global, color: bool, page_size: u32, concurrency: u16) -> Context {
     let terminal = std::io::stdout().is_terminal();

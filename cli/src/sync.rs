@@ -24,10 +24,9 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nexudus_timepasses::drift::Resource;
-use nexudus_timepasses::types::{CoworkerTimePass, ProductTimePass, TimePass};
+use nexudus_timepasses::spec::{Resource, ResourceVisitor, RESOURCES};
+use nexudus_timepasses::ResourceHandle;
 use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record};
-use serde::Serialize;
 use serde_json::Value;
 
 pub use counter::Requests;
@@ -58,19 +57,22 @@ pub struct Args {
 /// A resource named on the command line: case, `-` and `_` do not matter,
 /// and the singular is accepted.
 pub fn parse_resource(text: &str) -> Result<Resource, String> {
-    let folded: String = text
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    match folded.strip_suffix("es").unwrap_or(&folded) {
-        "timepass" => Ok(Resource::TimePasses),
-        "coworkertimepass" => Ok(Resource::CoworkerTimePasses),
-        "producttimepass" => Ok(Resource::ProductTimePasses),
-        _ => Err(format!(
-            "unknown resource {text:?}: use timepasses, coworkertimepasses or producttimepasses"
-        )),
-    }
+    let fold = |t: &str| {
+        let folded: String = t
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        folded.strip_suffix("es").unwrap_or(&folded).to_owned()
+    };
+    let wanted = fold(text);
+    Resource::ALL
+        .into_iter()
+        .find(|r| fold(r.spec().name) == wanted)
+        .ok_or_else(|| {
+            let names: Vec<&str> = RESOURCES.iter().map(|r| r.name).collect();
+            format!("unknown resource {text:?}: use {}", names.join(", "))
+        })
 }
 
 /// The resources asked for, in the order given, each once; none: all.
@@ -90,11 +92,7 @@ pub fn chosen(resources: &[Resource]) -> Vec<Resource> {
 
 /// The command-line name of a resource, also its table's name.
 pub fn name(resource: Resource) -> &'static str {
-    match resource {
-        Resource::TimePasses => "timepasses",
-        Resource::CoworkerTimePasses => "coworkertimepasses",
-        Resource::ProductTimePasses => "producttimepasses",
-    }
+    resource.spec().name
 }
 
 /// `nexudus sync` from the command line: runs, and stops cleanly on
@@ -213,7 +211,7 @@ async fn sync_one(
     summary: &mut Summary,
 ) -> Result<(), String> {
     let key = name(resource);
-    let table = store.table(key, columns(resource)?)?;
+    let table = store.table(key, schema::columns(resource.spec())?)?;
     let since = if args.full {
         Checkpoint::default()
     } else {
@@ -319,15 +317,6 @@ fn progress(key: &str) -> ProgressBar {
     bar
 }
 
-/// The table's columns: the fields of the resource's full record.
-fn columns(resource: Resource) -> Result<Vec<schema::Column>, String> {
-    match resource {
-        Resource::TimePasses => schema::columns::<TimePass>(),
-        Resource::CoworkerTimePasses => schema::columns::<CoworkerTimePass>(),
-        Resource::ProductTimePasses => schema::columns::<ProductTimePass>(),
-    }
-}
-
 /// A listing batch as (Id, `UpdatedOn` as the full record's JSON spells
 /// it) pairs, and the checkpoint after it.
 type Listed = (Vec<(i32, Option<String>)>, Checkpoint);
@@ -352,19 +341,17 @@ fn changes(
             .collect();
         (ids, batch.checkpoint)
     }
-    match resource {
-        Resource::TimePasses => client.time_passes().changes(since).map_ok(listed).boxed(),
-        Resource::CoworkerTimePasses => client
-            .coworker_time_passes()
-            .changes(since)
-            .map_ok(listed)
-            .boxed(),
-        Resource::ProductTimePasses => client
-            .product_time_passes()
-            .changes(since)
-            .map_ok(listed)
-            .boxed(),
+    struct Changes<'a>(&'a Client, &'a Checkpoint);
+    impl ResourceVisitor for Changes<'_> {
+        type Output = futures::stream::BoxStream<'static, nexudus_timepasses::Result<Listed>>;
+        fn visit<H: ResourceHandle>(self) -> Self::Output {
+            H::of(self.0)
+                .changes(self.1)
+                .map_ok(listed::<H::Item>)
+                .boxed()
+        }
     }
+    resource.visit(Changes(client, since))
 }
 
 /// The full records of `ids` as JSON, by batch gets of at most
@@ -374,27 +361,27 @@ async fn full_records(
     resource: Resource,
     ids: &[i32],
 ) -> Result<Vec<Value>, String> {
-    async fn get<T: Serialize>(
-        fetched: impl std::future::Future<Output = nexudus_timepasses::Result<Vec<T>>>,
-    ) -> Result<Vec<Value>, String> {
-        let records = fetched.await.map_err(|e| e.to_string())?;
-        records
-            .iter()
-            .map(|r| serde_json::to_value(r).map_err(|e| format!("cannot encode a record: {e}")))
-            .collect()
+    struct GetMany<'a>(&'a Client, &'a [i32]);
+    impl<'a> ResourceVisitor for GetMany<'a> {
+        type Output = futures::future::BoxFuture<'a, Result<Vec<Value>, String>>;
+        fn visit<H: ResourceHandle>(self) -> Self::Output {
+            let GetMany(client, ids) = self;
+            Box::pin(async move {
+                let records = H::of(client)
+                    .get_many(ids)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                records
+                    .iter()
+                    .map(|r| {
+                        serde_json::to_value(r).map_err(|e| format!("cannot encode a record: {e}"))
+                    })
+                    .collect()
+            })
+        }
     }
     let chunks = futures::stream::iter(ids.chunks(BATCH_IDS))
-        .map(|chunk| async move {
-            match resource {
-                Resource::TimePasses => get(client.time_passes().get_many(chunk)).await,
-                Resource::CoworkerTimePasses => {
-                    get(client.coworker_time_passes().get_many(chunk)).await
-                }
-                Resource::ProductTimePasses => {
-                    get(client.product_time_passes().get_many(chunk)).await
-                }
-            }
-        })
+        .map(|chunk| resource.visit(GetMany(client, chunk)))
         .buffered(client.concurrency().max(1));
     let batches: Vec<Vec<Value>> = chunks.try_collect().await?;
     Ok(batches.into_iter().flatten().collect())
@@ -402,12 +389,18 @@ async fn full_records(
 
 /// Which of `known` no longer exist on the server.
 async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<i32>, String> {
-    let result = match resource {
-        Resource::TimePasses => client.time_passes().gone(known).await,
-        Resource::CoworkerTimePasses => client.coworker_time_passes().gone(known).await,
-        Resource::ProductTimePasses => client.product_time_passes().gone(known).await,
-    };
-    result.map_err(|e| e.to_string())
+    struct Gone<'a>(&'a Client, &'a [i32]);
+    impl<'a> ResourceVisitor for Gone<'a> {
+        type Output = futures::future::BoxFuture<'a, nexudus_timepasses::Result<Vec<i32>>>;
+        fn visit<H: ResourceHandle>(self) -> Self::Output {
+            let Gone(client, known) = self;
+            Box::pin(async move { H::of(client).gone(known).await })
+        }
+    }
+    resource
+        .visit(Gone(client, known))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
-//! The SQLite columns of each resource's table, derived at run time from the
-//! JSON schema (schemars) of the generated full-record type, which progenitor
-//! wrote from openapi.yaml: one typed column per field of the spec's full
-//! record, so a field added to the spec becomes a column with no edit here.
+//! The SQLite columns of each resource's table, from the registry's field
+//! table of the spec's full record (`nexudus_timepasses::spec`): one typed
+//! column per field, so a field added to the spec becomes a column with no
+//! edit here.
 
-use schemars::JsonSchema;
-use serde_json::{Map, Value};
+use nexudus_timepasses::spec::{self, ResourceSpec};
 
 /// How a field's JSON values are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,27 +38,17 @@ pub struct Column {
     pub kind: Kind,
 }
 
-/// The columns of `T`'s table, in the schema's order (alphabetical, as
-/// schemars lists properties), `Id` included.
-pub fn columns<T: JsonSchema>() -> Result<Vec<Column>, String> {
-    let root = serde_json::to_value(schemars::schema_for!(T))
-        .map_err(|e| format!("cannot read the record schema: {e}"))?;
-    let empty = Map::new();
-    let definitions = root
-        .get("definitions")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let properties = root
-        .get("properties")
-        .and_then(Value::as_object)
-        .ok_or("the record schema lists no properties")?;
-    let columns: Vec<Column> = properties
+/// The columns of a resource's table, in name order, `Id` included.
+pub fn columns(resource: &ResourceSpec) -> Result<Vec<Column>, String> {
+    let mut columns: Vec<Column> = resource
+        .record_fields
         .iter()
-        .map(|(name, schema)| Column {
-            name: name.clone(),
-            kind: kind(schema, definitions),
+        .map(|field| Column {
+            name: field.name.to_owned(),
+            kind: kind(field.kind),
         })
         .collect();
+    columns.sort_by(|a, b| a.name.cmp(&b.name));
     check_names(&columns)?;
     Ok(columns)
 }
@@ -84,70 +73,20 @@ fn check_names(columns: &[Column]) -> Result<(), String> {
     Ok(())
 }
 
-/// The kind of a property's schema: the JSON types it admits apart from
-/// null (following `$ref` and `anyOf`/`oneOf`/`allOf`), mapped to one
-/// storage kind; a mix or an open schema is stored as JSON.
-fn kind(schema: &Value, definitions: &Map<String, Value>) -> Kind {
-    let mut types = Vec::new();
-    if !collect(schema, definitions, &mut types, 0) {
-        return Kind::Json;
+/// How a field of this kind is stored.
+fn kind(kind: spec::Kind) -> Kind {
+    match kind {
+        spec::Kind::Integer => Kind::Integer,
+        spec::Kind::Number => Kind::Real,
+        spec::Kind::Boolean => Kind::Boolean,
+        spec::Kind::Text | spec::Kind::DateTime | spec::Kind::FilterDate => Kind::Text,
+        spec::Kind::Json => Kind::Json,
     }
-    types.retain(|t| t != "null");
-    types.sort();
-    types.dedup();
-    let names: Vec<&str> = types.iter().map(String::as_str).collect();
-    match names.as_slice() {
-        ["integer"] => Kind::Integer,
-        ["number"] | ["integer", "number"] => Kind::Real,
-        ["boolean"] => Kind::Boolean,
-        ["string"] => Kind::Text,
-        _ => Kind::Json,
-    }
-}
-
-/// Adds the JSON types `schema` admits to `out`; false when it admits any
-/// value (no type anywhere) or nests too deep to follow.
-fn collect(
-    schema: &Value,
-    definitions: &Map<String, Value>,
-    out: &mut Vec<String>,
-    depth: u32,
-) -> bool {
-    if depth > 16 {
-        return false;
-    }
-    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-        let name = target.rsplit('/').next().unwrap_or_default();
-        return match definitions.get(name) {
-            Some(def) => collect(def, definitions, out, depth + 1),
-            None => false,
-        };
-    }
-    match schema.get("type") {
-        Some(Value::String(t)) => {
-            out.push(t.clone());
-            return true;
-        }
-        Some(Value::Array(ts)) => {
-            out.extend(ts.iter().filter_map(Value::as_str).map(str::to_owned));
-            return !ts.is_empty();
-        }
-        _ => {}
-    }
-    for key in ["anyOf", "oneOf", "allOf"] {
-        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
-            return !branches.is_empty()
-                && branches
-                    .iter()
-                    .all(|b| collect(b, definitions, out, depth + 1));
-        }
-    }
-    false
 }
 
 #[cfg(test)]
 mod tests {
-    use nexudus_timepasses::types::{CoworkerTimePass, ProductTimePass, TimePass};
+    use nexudus_timepasses::spec::Resource;
 
     use super::*;
 
@@ -156,40 +95,22 @@ mod tests {
     }
 
     #[test]
-    fn columns_follow_the_generated_types() {
-        let c = columns::<CoworkerTimePass>().unwrap();
+    fn columns_follow_the_field_tables() {
+        let c = columns(Resource::CoworkerTimePasses.spec()).unwrap();
         assert_eq!(kind_of(&c, "Id"), Some(Kind::Integer));
         assert_eq!(kind_of(&c, "Price"), Some(Kind::Real));
         assert_eq!(kind_of(&c, "Used"), Some(Kind::Boolean));
         assert_eq!(kind_of(&c, "UpdatedOn"), Some(Kind::Text));
         assert_eq!(kind_of(&c, "TariffTimePassUniqueId"), Some(Kind::Text));
         assert_eq!(kind_of(&c, "CustomFields"), Some(Kind::Json));
-        // The flattened map of undocumented fields is no column.
         assert_eq!(kind_of(&c, "extra"), None);
-        let t = columns::<TimePass>().unwrap();
+        let t = columns(Resource::TimePasses.spec()).unwrap();
         assert_eq!(kind_of(&t, "Businesses"), Some(Kind::Json));
-        let p = columns::<ProductTimePass>().unwrap();
+        let p = columns(Resource::ProductTimePasses.spec()).unwrap();
         assert_eq!(kind_of(&p, "ExpirationType"), Some(Kind::Integer));
-    }
-
-    #[test]
-    fn open_and_mixed_schemas_are_json() {
-        let defs = Map::new();
-        assert_eq!(kind(&serde_json::json!({}), &defs), Kind::Json);
-        assert_eq!(
-            kind(&serde_json::json!({"type": ["string", "integer"]}), &defs),
-            Kind::Json
-        );
-        assert_eq!(
-            kind(&serde_json::json!({"$ref": "#/definitions/Missing"}), &defs),
-            Kind::Json
-        );
-        assert_eq!(
-            kind(
-                &serde_json::json!({"anyOf": [{"type": "integer"}, {"type": "null"}]}),
-                &defs
-            ),
-            Kind::Integer
-        );
+        for resource in Resource::ALL {
+            let c = columns(resource.spec()).unwrap();
+            assert_eq!(c.len(), resource.spec().record_fields.len());
+        }
     }
 }

@@ -374,7 +374,6 @@ mod tests {
 
     use super::*;
     use crate::sync::schema::columns;
-    use nexudus_timepasses::types::CoworkerTimePass;
 
     fn store() -> (Store, Table) {
         let mut store = Store {
@@ -388,7 +387,10 @@ mod tests {
             )
             .unwrap();
         let table = store
-            .table("t", columns::<CoworkerTimePass>().unwrap())
+            .table(
+                "t",
+                columns(nexudus_timepasses::spec::Resource::CoworkerTimePasses.spec()).unwrap(),
+            )
             .unwrap();
         (store, table)
     }
