@@ -277,13 +277,18 @@ where
     Ok(times[RUNS / 2])
 }
 
-/// The export written by hand: reqwest and serde, page after page.
-async fn hand_written_loop() -> Result<Duration> {
-    let stand_in = StandIn::builder()
+/// A stand-in with the bench's records and latency.
+async fn export_stand_in() -> Result<StandIn> {
+    Ok(StandIn::builder()
         .coworker_time_passes(RECORDS)
         .latency(LATENCY)
         .start()
-        .await?;
+        .await?)
+}
+
+/// The export written by hand: reqwest and serde, page after page.
+async fn hand_written_loop() -> Result<Duration> {
+    let stand_in = export_stand_in().await?;
     let http = reqwest::Client::new();
     let started = Instant::now();
     let mut count = 0;
@@ -308,11 +313,7 @@ async fn hand_written_loop() -> Result<Duration> {
 /// fetches such pages, and each takes that long even alone (the stand-in
 /// encodes it, the client decodes it).
 async fn round_trips() -> Result<(Duration, Duration)> {
-    let stand_in = StandIn::builder()
-        .coworker_time_passes(RECORDS)
-        .latency(LATENCY)
-        .start()
-        .await?;
+    let stand_in = export_stand_in().await?;
     let http = reqwest::Client::new();
     let mut medians = [Duration::ZERO; 2];
     for (median, size) in medians.iter_mut().zip([1, 100]) {
