@@ -29,8 +29,9 @@ use crate::{client::Client, error::Result, request::get_json};
 pub use crate::spec::Resource;
 
 impl DriftCheck {
-    /// Reads up to `pages` listing pages of `resource` (pages of `size`)
-    /// and the full records of `sample` of their Ids (batch gets of
+    /// Reads `pages` listing pages of `resource` (pages of `size`; more
+    /// when they hold fewer than `sample` records) and the full records of
+    /// `sample` of their Ids (batch gets of
     /// [`BATCH_IDS`](crate::spec::BATCH_IDS)), as the server sends them, and
     /// observes every object: the page envelope, its listing records and the
     /// full records.
@@ -49,7 +50,11 @@ impl DriftCheck {
             resource.schema(),
         );
         let mut ids = Vec::new();
-        for page in 1..=pages.max(1) {
+        // At least `pages` pages, and more while the sample wants more Ids.
+        for page in 1.. {
+            if page > pages.max(1) && ids.len() >= sample {
+                break;
+            }
             let query = [
                 ("page", page.to_string()),
                 ("size", size.max(1).to_string()),

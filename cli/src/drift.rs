@@ -9,6 +9,7 @@ use std::io::Write;
 use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Resource};
 use nexudus_timepasses::Client;
 
+use crate::failure::Failure;
 use crate::sync::{chosen, parse_resource};
 
 /// The exit code when the spec does not describe everything seen.
@@ -24,22 +25,24 @@ pub struct Args {
     /// Listing pages to read per resource.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pages: u32,
-    /// Full records to read per resource (one batch get; at most 100).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=100))]
+    /// Full records to read per resource (batch gets of up to 100 Ids).
+    #[arg(long, default_value_t = 50)]
     sample: u64,
 }
 
 /// Checks the chosen resources with `client` and prints the findings.
 /// Returns the exit code: 0 when the spec describes everything seen, 7 when not.
-pub async fn run(client: &Client, args: &Args, json: bool) -> Result<u8, String> {
+pub async fn run(client: &Client, args: &Args, json: bool) -> Result<u8, Failure> {
     let mut check = DriftCheck::new();
     let size = client.page_size().get();
-    let sample = usize::try_from(args.sample).unwrap_or(100);
+    let sample = usize::try_from(args.sample).unwrap_or(usize::MAX);
     for resource in chosen(&args.resources) {
-        check
-            .read(client, resource, args.pages, size, sample)
-            .await
-            .map_err(|e| format!("{}: {e}", crate::sync::name(resource)))?;
+        let read = check.read(client, resource, args.pages, size, sample).await;
+        read.map_err(|e| {
+            let failure = Failure::from(e);
+            let message = format!("{}: {}", crate::sync::name(resource), failure.message);
+            Failure { message, ..failure }
+        })?;
     }
     let findings = check.findings();
     let text = match json {

@@ -83,6 +83,13 @@ impl Failure {
     }
 }
 
+/// A failure of the CLI's own (a database, a file): exit 1.
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::new(code::OTHER, message)
+    }
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         // Display, never Debug: the library's messages carry the operation,
@@ -100,6 +107,12 @@ impl From<Error> for Failure {
         };
         match &e {
             Error::NotFound { .. } => Failure::new(code::NOT_FOUND, message),
+            Error::Unauthorized { operation, .. } if *operation == "request_token" => {
+                Failure::new(code::AUTH, format!("sign-in refused: {message}")).hint(
+                    "check NEXUDUS_EMAIL and the password (and NEXUDUS_TOTP when the account \
+                     has two-factor sign-in)",
+                )
+            }
             Error::Unauthorized { .. } => Failure::new(code::AUTH, message).hint(
                 "check NEXUDUS_TOKEN, or NEXUDUS_EMAIL with NEXUDUS_PASSWORD (and NEXUDUS_TOTP \
                  when the account has two-factor sign-in)",

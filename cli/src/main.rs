@@ -233,10 +233,9 @@ async fn connect(
 }
 
 /// A subcommand's own exit code (0 is success) as the command's outcome.
-fn exit_code(outcome: Result<u8, String>) -> Result<(), Failure> {
-    match outcome {
-        Ok(0) => Ok(()),
-        Ok(code) => Err(Failure::new(code, String::new())),
-        Err(message) => Err(Failure::new(code::OTHER, message)),
+fn exit_code(outcome: Result<u8, Failure>) -> Result<(), Failure> {
+    match outcome? {
+        0 => Ok(()),
+        code => Err(Failure::new(code, String::new())),
     }
 }

@@ -26,6 +26,8 @@ use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nexudus_timepasses::spec::{Resource, ResourceVisitor, RESOURCES};
 use nexudus_timepasses::ResourceHandle;
+
+use crate::failure::{code, Failure};
 use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record};
 use serde_json::Value;
 
@@ -97,7 +99,7 @@ pub fn name(resource: Resource) -> &'static str {
 
 /// `nexudus sync` from the command line: runs, and stops cleanly on
 /// Ctrl-C (exit code 130). Returns the exit code.
-pub async fn command(client: &Client, args: &Args) -> Result<u8, String> {
+pub async fn command(client: &Client, args: &Args) -> Result<u8, Failure> {
     sqlite_path(&args.into)?;
     tokio::select! {
         result = run(client, args) => result.map(|()| 0),
@@ -154,7 +156,7 @@ impl Summary {
 }
 
 /// Syncs the chosen resources into the database of `args`, with `client`.
-pub async fn run(client: &Client, args: &Args) -> Result<(), String> {
+pub async fn run(client: &Client, args: &Args) -> Result<(), Failure> {
     let path = sqlite_path(&args.into)?;
     let mut store = Store::open(&path)?;
     let requests = Requests::default();
@@ -169,12 +171,7 @@ pub async fn run(client: &Client, args: &Args) -> Result<(), String> {
         summary.requests = requests.get() - before;
         summary.elapsed = clock.elapsed();
         eprintln!("{}", summary.line(name(resource)));
-        result.map_err(|e| {
-            format!(
-                "{}: {e} (committed batches are kept; run the same command to resume)",
-                name(resource)
-            )
-        })?;
+        result.map_err(|failure| resumable(failure, name(resource)))?;
     }
     eprintln!(
         "sync: done in {:.1} s, {} requests",
@@ -182,6 +179,19 @@ pub async fn run(client: &Client, args: &Args) -> Result<(), String> {
         requests.get()
     );
     Ok(())
+}
+
+/// A resource's failure, naming it; where running again can succeed (the
+/// server or the network failed), it says that committed batches are kept.
+fn resumable(failure: Failure, resource: &str) -> Failure {
+    let message = format!("{resource}: {}", failure.message);
+    let again = matches!(failure.code, code::OTHER | code::UNAVAILABLE);
+    match (again, failure.hint) {
+        (true, _) => Failure::new(failure.code, message)
+            .hint("committed batches are kept; run the same command to resume"),
+        (false, Some(hint)) => Failure::new(failure.code, message).hint(hint),
+        (false, None) => Failure::new(failure.code, message),
+    }
 }
 
 /// The file of `sqlite:PATH` (also `sqlite://PATH`); PostgreSQL is refused.
@@ -209,7 +219,7 @@ async fn sync_one(
     resource: Resource,
     args: &Args,
     summary: &mut Summary,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let key = name(resource);
     let table = store.table(key, schema::columns(resource.spec())?)?;
     let since = if args.full {
@@ -220,7 +230,7 @@ async fn sync_one(
     let progress = progress(key);
     let mut seen = HashSet::new();
     let mut batches = changes(client, resource, &since);
-    while let Some(batch) = batches.try_next().await.map_err(|e| e.to_string())? {
+    while let Some(batch) = batches.try_next().await? {
         let (listed, checkpoint) = batch;
         summary.read += listed.len() as u64;
         // A record whose stored UpdatedOn is the listing's is already
@@ -360,21 +370,19 @@ async fn full_records(
     client: &Client,
     resource: Resource,
     ids: &[i32],
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, Failure> {
     struct GetMany<'a>(&'a Client, &'a [i32]);
     impl<'a> ResourceVisitor for GetMany<'a> {
-        type Output = futures::future::BoxFuture<'a, Result<Vec<Value>, String>>;
+        type Output = futures::future::BoxFuture<'a, Result<Vec<Value>, Failure>>;
         fn visit<H: ResourceHandle>(self) -> Self::Output {
             let GetMany(client, ids) = self;
             Box::pin(async move {
-                let records = H::of(client)
-                    .get_many(ids)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let records = H::of(client).get_many(ids).await?;
                 records
                     .iter()
                     .map(|r| {
-                        serde_json::to_value(r).map_err(|e| format!("cannot encode a record: {e}"))
+                        serde_json::to_value(r)
+                            .map_err(|e| Failure::from(format!("cannot encode a record: {e}")))
                     })
                     .collect()
             })
@@ -388,7 +396,7 @@ async fn full_records(
 }
 
 /// Which of `known` no longer exist on the server.
-async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<i32>, String> {
+async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<i32>, Failure> {
     struct Gone<'a>(&'a Client, &'a [i32]);
     impl<'a> ResourceVisitor for Gone<'a> {
         type Output = futures::future::BoxFuture<'a, nexudus_timepasses::Result<Vec<i32>>>;
@@ -397,10 +405,7 @@ async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<
             Box::pin(async move { H::of(client).gone(known).await })
         }
     }
-    resource
-        .visit(Gone(client, known))
-        .await
-        .map_err(|e| e.to_string())
+    Ok(resource.visit(Gone(client, known)).await?)
 }
 
 #[cfg(test)]

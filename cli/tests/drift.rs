@@ -217,3 +217,52 @@ async fn a_field_whose_type_changed_is_reported() {
     );
     assert!(!check.is_clean());
 }
+
+/// A wrong password is a refused sign-in: exit 4, naming the sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_exits_4_naming_the_sign_in() {
+    let server = StandIn::builder().time_passes(3).start().await.unwrap();
+    let out = Command::new(BIN)
+        .args(["drift", "--base-url", server.base_url()])
+        .env_remove("NEXUDUS_TOKEN")
+        .env("NEXUDUS_EMAIL", server.email())
+        .env("NEXUDUS_PASSWORD", "not-the-password")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("drift finishes in time")
+        .expect("drift runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("sign-in refused"), "{stderr}");
+}
+
+/// `--sample` beyond one batch get reads that many full records, in
+/// batches of 100, reading more listing pages when it needs their Ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sample_above_one_batch_is_read_in_several() {
+    let server = StandIn::builder()
+        .time_passes(3)
+        .product_time_passes(3)
+        .coworker_time_passes(250)
+        .start()
+        .await
+        .unwrap();
+    let before = server.stats().gets;
+    let out = drift(
+        &[
+            "coworkertimepasses",
+            "--sample",
+            "250",
+            "--page-size",
+            "100",
+        ],
+        Some(&server),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 7)), "{stderr}");
+    // Three listing pages of 100 for 250 Ids, then three batch gets.
+    assert_eq!(server.stats().gets - before, 6, "{stderr}");
+}

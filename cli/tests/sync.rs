@@ -647,3 +647,21 @@ async fn an_incremental_sync_after_one_percent_changed_reads_only_the_changes() 
     // Token, clock probe, the window, the tail and one batch get.
     assert!(requests <= 6, "{requests} requests for 100 changes");
 }
+
+/// A wrong password is a refused sign-in: exit 4 (the documented code for
+/// credentials) with a message that says so, and no hint to resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_exits_4_naming_the_sign_in() {
+    let server = StandIn::builder().time_passes(3).start().await.unwrap();
+    let db = db_path("wrong-password");
+    let mut cmd = sync_command(&server, &db, &[]);
+    cmd.env("NEXUDUS_PASSWORD", "not-the-password");
+    let out = tokio::time::timeout(RUN_LIMIT, cmd.output())
+        .await
+        .expect("sync finishes in time")
+        .expect("sync runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("sign-in refused"), "{stderr}");
+    assert!(!stderr.contains("resume"), "{stderr}");
+}
