@@ -25,7 +25,9 @@ pub fn command() -> clap::Command {
         let singular = spec.name.trim_end_matches("es");
         let about = spec.description.split(": ").next().unwrap_or(spec.entity);
         cli.subcommand(
+            // Global within the resource: the options may follow the action.
             ResourceArgs::augment_args(clap::Command::new(spec.name))
+                .mut_args(|arg| arg.global(true))
                 .about(about.to_owned())
                 .visible_aliases([spec.alias, singular])
                 .subcommand_required(true),
@@ -35,8 +37,8 @@ pub fn command() -> clap::Command {
 
 /// What the command line asks for: a resource's action, or another command.
 pub enum Parsed {
-    /// `nexudus <RESOURCE> <ACTION>`.
-    Resource(Global, Resource, Action),
+    /// `nexudus <RESOURCE> <ACTION>`, with the API options and `-v`s.
+    Resource(Global, u8, Resource, Action),
     /// Any other command.
     Other(Cli),
 }
@@ -46,13 +48,7 @@ pub fn parse() -> Parsed {
     let matches = command().get_matches();
     let parsed = match matches.subcommand() {
         Some((name, sub)) => match Resource::parse(name) {
-            Some(resource) => Global::from_arg_matches(&matches).and_then(|global| {
-                Ok(Parsed::Resource(
-                    global,
-                    resource,
-                    ResourceArgs::from_arg_matches(sub)?.action,
-                ))
-            }),
+            Some(resource) => resource_command(&matches, sub, resource),
             None => Cli::from_arg_matches(&matches).map(Parsed::Other),
         },
         None => Cli::from_arg_matches(&matches).map(Parsed::Other),
@@ -60,66 +56,102 @@ pub fn parse() -> Parsed {
     parsed.unwrap_or_else(|e| e.format(&mut command()).exit())
 }
 
+/// A resource's command from its matches and the top level's.
+fn resource_command(
+    top: &clap::ArgMatches,
+    sub: &clap::ArgMatches,
+    resource: Resource,
+) -> Result<Parsed, clap::Error> {
+    let before = Global::from_arg_matches(top)?;
+    let verbose = top.get_count("verbose");
+    let ResourceArgs { global, action } = ResourceArgs::from_arg_matches(sub)?;
+    Ok(Parsed::Resource(
+        before.then(global),
+        verbose,
+        resource,
+        action,
+    ))
+}
+
 /// `nexudus [GLOBAL] <RESOURCE> <ACTION> [ARGS]`.
 #[derive(Debug, Parser)]
 #[command(name = "nexudus", version, about = ABOUT, after_help = format!("{AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
 pub struct Cli {
-    /// Options that apply to every command.
+    /// Options of the commands that talk to the API, given before the subcommand.
     #[command(flatten)]
     pub global: Global,
+    /// Trace requests on stderr (-v requests, -vv everything).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options of every command; they may stand before or after the subcommands.
-#[derive(Debug, Args)]
+/// Options of the commands that talk to the API (not `serve`, which takes
+/// none of them): they may stand before the subcommand or after it, where
+/// they win ([`Global::then`]).
+#[derive(Clone, Debug, Args)]
 pub struct Global {
     /// The API's base URL.
-    #[arg(long, global = true, env = "NEXUDUS_BASE_URL", value_name = "URL")]
+    #[arg(long, env = "NEXUDUS_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
     /// Read the password from the first line of stdin (with NEXUDUS_EMAIL).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub password_stdin: bool,
     /// Output format [default: table on a terminal, jsonl when piped].
-    #[arg(short, long, global = true, value_enum)]
+    #[arg(short, long, value_enum)]
     pub output: Option<Format>,
     /// Columns of table and csv output, comma-separated field names.
-    #[arg(long, global = true, value_delimiter = ',', value_name = "A,B,C")]
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
     pub columns: Vec<String>,
     /// Records per request [default: 25 for one page, 2000 for --all and export].
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: Option<u32>,
     /// Requests in flight at once when streaming pages [default: 4].
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: Option<u16>,
     /// Retries of a request that was throttled or met a passing failure
     /// (0: none) [default: 3].
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: Option<u32>,
     /// Client-side pacing of reads, per minute (0: none; the server's
     /// throttling still applies) [default: 120, none with --demo].
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, value_name = "N")]
     pub reads_per_minute: Option<u32>,
-    /// Trace requests on stderr (-v requests, -vv everything).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
     /// No progress bar, no summary line; errors only.
-    #[arg(short, long, global = true)]
+    #[arg(short, long)]
     pub quiet: bool,
     /// Run against a stand-in server started inside this command (seeded
     /// data, a free port on 127.0.0.1, its own account): try anything with no account.
-    #[arg(long, global = true, conflicts_with = "base_url")]
+    #[arg(long, conflicts_with = "base_url")]
     pub demo: bool,
-    /// CoworkerTimePass records the demo server seeds.
-    #[arg(
-        long,
-        global = true,
-        value_name = "N",
-        default_value_t = 1_000,
-        requires = "demo"
-    )]
-    pub demo_records: usize,
+    /// CoworkerTimePass records the demo server seeds [default: 1000].
+    #[arg(long, value_name = "N", requires = "demo")]
+    pub demo_records: Option<usize>,
+}
+
+impl Global {
+    /// These options, overridden by those given after the subcommand.
+    pub fn then(self, after: Global) -> Global {
+        Global {
+            base_url: after.base_url.or(self.base_url),
+            password_stdin: self.password_stdin || after.password_stdin,
+            output: after.output.or(self.output),
+            columns: if after.columns.is_empty() {
+                self.columns
+            } else {
+                after.columns
+            },
+            page_size: after.page_size.or(self.page_size),
+            concurrency: after.concurrency.or(self.concurrency),
+            retries: after.retries.or(self.retries),
+            reads_per_minute: after.reads_per_minute.or(self.reads_per_minute),
+            quiet: self.quiet || after.quiet,
+            demo: self.demo || after.demo,
+            demo_records: after.demo_records.or(self.demo_records),
+        }
+    }
 }
 
 /// Output formats.
@@ -154,6 +186,9 @@ pub enum Command {
 /// A resource's action.
 #[derive(Debug, Args)]
 pub struct ResourceArgs {
+    /// The API options, given after the resource.
+    #[command(flatten)]
+    pub global: Global,
     /// What to do with the records.
     #[command(subcommand)]
     pub action: Action,

@@ -18,6 +18,9 @@ pub const DRIFT: u8 = 7;
 /// Options of `nexudus drift`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The API options, given after the command.
+    #[command(flatten)]
+    pub global: crate::args::Global,
     /// Resources to check: timepasses, coworkertimepasses, producttimepasses
     /// (also spelled time-passes, ...); none: all three.
     #[arg(value_name = "RESOURCE", value_parser = parse_resource)]

@@ -29,16 +29,19 @@ use crate::failure::{code, Failure};
 use nexudus_timepasses::spec::{Resource, ResourceVisitor};
 use nexudus_timepasses::ResourceHandle;
 
+/// CoworkerTimePass records the demo server seeds by default.
+const DEMO_RECORDS: usize = 1_000;
+
 /// Pages in flight at once when streaming.
 const CONCURRENCY: u16 = 4;
 
 fn main() -> ExitCode {
     let cli = args::parse();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let global = match &cli {
-        Parsed::Resource(global, ..) | Parsed::Other(Cli { global, .. }) => global,
+    let verbose = match &cli {
+        Parsed::Resource(_, verbose, ..) | Parsed::Other(Cli { verbose, .. }) => *verbose,
     };
-    progress::init(global.verbose, color && std::io::stderr().is_terminal());
+    progress::init(verbose, color && std::io::stderr().is_terminal());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,12 +82,13 @@ fn report(failure: Failure, color: bool) -> ExitCode {
 
 async fn run(cli: Parsed, color: bool) -> Result<(), Failure> {
     let (global, command) = match cli {
-        Parsed::Resource(global, resource, action) => {
+        Parsed::Resource(global, _, resource, action) => {
             return run_action(global, resource, action, color).await;
         }
-        Parsed::Other(Cli { global, command }) => (global, command),
+        Parsed::Other(Cli {
+            global, command, ..
+        }) => (global, command),
     };
-    let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
     match command {
         Command::Serve(args) => serve::run(args)
             .await
@@ -95,10 +99,14 @@ async fn run(cli: Parsed, color: bool) -> Result<(), Failure> {
             Ok(())
         }
         Command::Sync(args) => {
+            let global = global.then(args.global.clone());
+            let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
             let (_demo, client) = connect(&global, concurrency).await?;
             exit_code(sync::command(&client, &args).await)
         }
         Command::Drift(args) => {
+            let global = global.then(args.global.clone());
+            let concurrency = global.concurrency.unwrap_or(CONCURRENCY);
             let (_demo, client) = connect(&global, concurrency).await?;
             // A table unless JSON is asked for (the findings are one list).
             let json = matches!(global.output, Some(Format::Json | Format::Jsonl));
@@ -195,7 +203,8 @@ async fn connect(
     concurrency: u16,
 ) -> Result<(Option<nexudus_timepasses::stand_in::StandIn>, Client), Failure> {
     let (demo, base_url, credentials) = if global.demo {
-        let (server, credentials) = demo::start(global.demo_records).await?;
+        let (server, credentials) =
+            demo::start(global.demo_records.unwrap_or(DEMO_RECORDS)).await?;
         let url = server.base_url().to_owned();
         (Some(server), Some(url), credentials)
     } else {

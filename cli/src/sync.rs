@@ -39,6 +39,9 @@ use nexudus_timepasses::spec::BATCH_IDS;
 /// Options of `nexudus sync`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The API options, given after the command.
+    #[command(flatten)]
+    pub global: crate::args::Global,
     /// The database: `sqlite:PATH` (created when missing).
     #[arg(long, value_name = "sqlite:PATH")]
     into: String,

@@ -882,6 +882,39 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
 }
 
 #[test]
+fn serve_help_shows_only_what_a_server_takes_and_api_options_go_anywhere() {
+    let serve = run(&["serve", "--help"]);
+    ok(&serve);
+    for option in [
+        "--columns",
+        "--page-size",
+        "--retries",
+        "--output",
+        "--password-stdin",
+    ] {
+        assert!(
+            !serve.stdout.contains(option),
+            "serve --help lists {option}"
+        );
+    }
+    assert!(serve.stdout.contains("--port"), "{}", serve.stdout);
+    // Before the resource, between resource and action, after the action.
+    for args in [
+        &["--demo", "-o", "csv", "timepasses", "list", "--limit", "1"][..],
+        &["timepasses", "--demo", "list", "-o", "csv", "--limit", "1"][..],
+        &["timepasses", "list", "--limit", "1", "--demo", "-o", "csv"][..],
+    ] {
+        let listed = run(args);
+        ok(&listed);
+        assert!(
+            listed.stdout.starts_with("AccessControlGroupId,") || listed.stdout.starts_with("Id,"),
+            "{args:?}: {}",
+            listed.stdout
+        );
+    }
+}
+
+#[test]
 fn help_completions_quiet_and_aliases() {
     let help = run(&["--help"]);
     ok(&help);
