@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod contract;
 mod generate;
+mod json;
 mod lint;
 mod live;
 mod node;
@@ -17,6 +18,7 @@ mod python;
 mod reference;
 mod reuse;
 mod schemathesis;
+mod spec_change;
 mod stamp;
 mod stand_in;
 mod workspace;
@@ -55,6 +57,12 @@ commands:
              property-based tests generated from openapi.yaml against the
              stand-in, default checks, known findings in
              tools/schemathesis-baseline.json
+  spec-change
+             prove that an added optional field and filter need no hand
+             edit: on a copy of the workspace (target/spec-change/ws), add
+             `Description` to the TimePass schemas and a TimePass_Description
+             filter, build the copy's nexudus, and create, filter and sync
+             a pass with it against the copy's stand-in
   bench      run the benchmark (examples/bench.rs, release) against the
              stand-in: exports at the defaults and tuned, sequential, a
              hand-written reqwest loop, pacing against server limits,
@@ -63,7 +71,7 @@ commands:
   check      what CI runs, in order: lint, reuse, contract, reference, live, cargo fmt
              --check, clippy -D warnings, rustdoc -D warnings,
              cargo test --workspace --features nexudus-timepasses/stand-in,
-             schemathesis
+             spec-change, schemathesis
 ";
 
 fn main() -> ExitCode {
@@ -84,6 +92,7 @@ fn main() -> ExitCode {
         "reference" => reference::run(&ws),
         "live" => live::run(&ws),
         "schemathesis" => schemathesis::run(&ws),
+        "spec-change" => spec_change::run(&ws),
         "bench" => bench::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
