@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, live, process, reference, reuse, schemathesis};
+use crate::{Result, contract, lint, live, process, reference, reuse, schemathesis, spec_change};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
@@ -63,6 +63,11 @@ pub fn run(ws: &Workspace) -> Result {
             &[],
         )
     })?;
+    // After `live` and the tests, which leave in target/debug the compiled
+    // dependencies its copy's build is seeded from; before Schemathesis,
+    // because it is deterministic and over in about half a minute where
+    // Schemathesis always spends its whole time budget.
+    step("spec-change", || spec_change::run(ws))?;
     step("schemathesis", || schemathesis::run(ws))?;
     println!(
         "\ncheck: all steps passed in {:.0}s",
