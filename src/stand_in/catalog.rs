@@ -23,21 +23,21 @@ pub(crate) const PRODUCTS: &[(i32, &str)] = &[
     (2005, "Meeting room credits"),
 ];
 
-fn lookup(table: &[(i32, &'static str)], id: i32) -> Option<String> {
+/// The names a record copies from the catalog: its field `BusinessName`
+/// reads `Business` / `Name` through `BusinessId`. `None` for any other pair.
+pub(crate) fn table(entity: &str, property: &str) -> Option<&'static [(i32, &'static str)]> {
+    match (entity, property) {
+        ("Business", "Name") => Some(BUSINESSES),
+        ("Currency", "Code") => Some(CURRENCIES),
+        ("Product", "Name") => Some(PRODUCTS),
+        _ => None,
+    }
+}
+
+/// The name of `id` in `table`, if listed.
+pub(crate) fn name(table: &[(i32, &'static str)], id: i64) -> Option<&'static str> {
     table
         .iter()
-        .find(|(i, _)| *i == id)
-        .map(|(_, name)| (*name).to_owned())
-}
-
-pub(crate) fn business_name(id: i32) -> Option<String> {
-    lookup(BUSINESSES, id)
-}
-
-pub(crate) fn currency_code(id: i32) -> Option<String> {
-    lookup(CURRENCIES, id)
-}
-
-pub(crate) fn product_name(id: i32) -> Option<String> {
-    lookup(PRODUCTS, id)
+        .find(|(i, _)| i64::from(*i) == id)
+        .map(|(_, name)| *name)
 }

@@ -64,11 +64,12 @@ mod body;
 mod catalog;
 mod envelope;
 mod limits;
-mod nulls;
-mod resources;
 mod routes;
+mod row;
+mod rules;
 mod seed;
 mod store;
+mod write;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;

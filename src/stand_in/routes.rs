@@ -1,6 +1,6 @@
 //! The stand-in's HTTP surface: the token endpoint and the eight operations
-//! of each resource, as axum handlers generic over [`Resource`], behind the
-//! limits and the auth check.
+//! of every resource the spec lists, one set of handlers driven by each
+//! resource's layout, behind the limits and the auth check.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -13,18 +13,18 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::Map;
+use serde_json::{json, Value};
 
 use super::auth::{self, Account, Tokens};
 use super::body;
-use super::envelope;
+use super::envelope::{self, refusal};
 use super::limits::{bump, Counters, Limits};
-use super::nulls::json_with_documented_nulls;
-use super::resources::{
-    CoworkerTimePasses, Db, Meta, ProductTimePasses, Resource, Stamp, TimePasses,
-};
-use super::store::{self, ListQuery, PageMeta};
-use crate::types::{Command, RunCommandRequest};
+use super::row::{layout, Cell, Layout};
+use super::rules;
+use super::store::{self, Db, ListQuery, Page};
+use super::write::{self, Stamp, Write};
+use crate::spec::Resource;
+use crate::types::RunCommandRequest;
 
 /// Everything the handlers share.
 pub(crate) struct AppState {
@@ -53,10 +53,9 @@ impl AppState {
 
 /// The whole application.
 pub(crate) fn router(state: Shared) -> Router {
-    let resources = Router::new()
-        .merge(resource::<TimePasses>())
-        .merge(resource::<CoworkerTimePasses>())
-        .merge(resource::<ProductTimePasses>())
+    let resources = Resource::ALL
+        .into_iter()
+        .fold(Router::new(), |router, r| router.merge(resource(layout(r))))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard));
     Router::new()
         .route("/api/token", post(token))
@@ -66,16 +65,31 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-fn resource<R: Resource>() -> Router<Shared> {
-    let base = format!("/api/billing/{}", R::PATH);
+fn resource(l: &'static Layout) -> Router<Shared> {
+    let base = l.spec.path;
     Router::new()
-        .route(&base, get(list::<R>).post(create::<R>).put(update::<R>))
-        .route(&format!("{base}/"), get(batch::<R>))
-        .route(&format!("{base}/commands"), get(commands::<R>))
-        .route(&format!("{base}/runcommand"), post(run::<R>))
+        .route(
+            base,
+            get(move |s: State<Shared>, q: RawQuery| list(s, l, q))
+                .post(move |s: State<Shared>, b: Bytes| create(s, l, b))
+                .put(move |s: State<Shared>, b: Bytes| update(s, l, b)),
+        )
+        .route(
+            &format!("{base}/"),
+            get(move |s: State<Shared>, q: RawQuery| batch(s, l, q)),
+        )
+        .route(
+            &format!("{base}/commands"),
+            get(move |s: State<Shared>, q: RawQuery| commands(s, l, q)),
+        )
+        .route(
+            &format!("{base}/runcommand"),
+            post(move |s: State<Shared>, b: Bytes| run(s, l, b)),
+        )
         .route(
             &format!("{base}/{{id}}"),
-            get(get_one::<R>).delete(delete::<R>),
+            get(move |s: State<Shared>, id: Path<String>| get_one(s, l, id))
+                .delete(move |s: State<Shared>, id: Path<String>| delete(s, l, id)),
         )
 }
 
@@ -137,30 +151,24 @@ fn not_found() -> Response {
     StatusCode::NOT_FOUND.into_response()
 }
 
-async fn list<R: Resource>(State(s): State<Shared>, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
-    let shape = R::shape();
-    let q = ListQuery::parse(
-        R::ENTITY,
-        url::form_urlencoded::parse(query.as_bytes()),
-        |name| shape.resolve(name),
-    );
-    let page = {
-        let db = s.read();
-        let found = store::list(R::table(&db), &q);
-        let meta = PageMeta::new(&q, found.total, found.rows.len());
-        R::page(&found.rows, meta)
-    };
-    json_with_documented_nulls(&page)
+async fn list(State(s): State<Shared>, l: &'static Layout, RawQuery(q): RawQuery) -> Response {
+    let query = q.unwrap_or_default();
+    let q = ListQuery::parse(l, url::form_urlencoded::parse(query.as_bytes()));
+    let db = s.read();
+    let table = db.table(l);
+    let found = store::list(table, &q);
+    let records = found
+        .rows
+        .iter()
+        .map(|at| l.listed(table.at(*at)))
+        .collect();
+    Json(Page::new(&q, found.total, records)).into_response()
 }
 
-async fn get_one<R: Resource>(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    let Some(id) = record_id(&id) else {
-        return not_found();
-    };
-    let record = R::table(&s.read()).get(id).cloned();
-    match record {
-        Some(record) => json_with_documented_nulls(&record),
+async fn get_one(State(s): State<Shared>, l: &'static Layout, Path(id): Path<String>) -> Response {
+    let db = s.read();
+    match record_id(&id).and_then(|id| db.table(l).get(id)) {
+        Some(row) => Json(l.full(row)).into_response(),
         None => not_found(),
     }
 }
@@ -183,137 +191,121 @@ fn batch_ids(query: &str) -> Vec<i32> {
         .collect()
 }
 
-async fn batch<R: Resource>(State(s): State<Shared>, RawQuery(query): RawQuery) -> Response {
-    let ids = batch_ids(&query.unwrap_or_default());
-    let records: Vec<R::Full> = {
-        let db = s.read();
-        let table = R::table(&db);
-        ids.iter()
-            .filter_map(|id| table.get(*id).cloned())
-            .collect()
-    };
-    json_with_documented_nulls(&records)
+async fn batch(State(s): State<Shared>, l: &'static Layout, RawQuery(q): RawQuery) -> Response {
+    let ids = batch_ids(&q.unwrap_or_default());
+    let db = s.read();
+    let table = db.table(l);
+    let records: Vec<_> = ids
+        .iter()
+        .filter_map(|id| table.get(*id))
+        .map(|r| l.full(r))
+        .collect();
+    Json(records).into_response()
 }
 
-async fn create<R: Resource>(State(s): State<Shared>, bytes: Bytes) -> Response {
-    let shape = R::shape();
-    let parsed = body::parse::<R::Create>(&bytes, &shape.create_required)
-        .and_then(|b| body::recast::<R::Create, R::Update>(&b, 0));
-    let body = match parsed {
+async fn create(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Response {
+    let body = match (l.parse_create)(&bytes, &l.create_required) {
         Ok(body) => body,
         Err(errors) => return envelope::invalid(errors),
     };
+    let fields = l.spec.create_fields;
     let stamp = s.stamp();
     let mut db = s.write();
-    let errors = R::check(&db, &body);
+    let errors = write::check(&db, &body, fields);
     if !errors.is_empty() {
         return envelope::invalid(errors);
     }
     let mut first = None;
-    for _ in 0..R::copies(&body) {
-        let id = R::table_mut(&mut db).allocate_id();
-        let record = R::build(&db, body.clone(), Meta::created(id, &stamp), None);
-        R::table_mut(&mut db).insert(record);
+    for _ in 0..rules::copies(&body) {
+        let id = db.table_mut(l).allocate_id();
+        let row = write::build(&db, l, body.clone(), fields, Write::Create(id), &stamp);
+        db.table_mut(l).put(row);
         first.get_or_insert(id);
     }
     drop(db);
-    envelope::done(
-        format!("{} was successfully created.", R::ENTITY),
-        first,
-        &stamp,
-    )
+    let message = format!("{} was successfully created.", l.spec.entity);
+    envelope::done(message, first, &stamp)
 }
 
-async fn update<R: Resource>(State(s): State<Shared>, bytes: Bytes) -> Response {
-    let body = match body::parse::<R::Update>(&bytes, &R::shape().update_required) {
+async fn update(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Response {
+    let body = match (l.parse_update)(&bytes, &l.update_required) {
         Ok(body) => body,
         Err(errors) => return envelope::invalid(errors),
     };
-    let id = R::update_id(&body);
+    let fields = l.spec.update_fields;
+    let id = body.get("Id").and_then(Value::as_i64).unwrap_or_default();
     let stamp = s.stamp();
     let mut db = s.write();
-    let Some(prior) = R::table(&db).get(id).cloned() else {
-        let error = super::resources::field_error(
-            "Id",
-            &format!("no {} has this Id", R::ENTITY),
-            Some(id.into()),
-        );
-        return envelope::invalid(vec![error]);
+    let entity = l.spec.entity;
+    let Some(prior) = i32::try_from(id).ok().and_then(|id| db.table(l).row(id)) else {
+        let message = format!("no {entity} has this Id");
+        return envelope::invalid(vec![refusal("Id", &message, Some(id.into()))]);
     };
-    let errors = R::check(&db, &body);
+    let errors = write::check(&db, &body, fields);
     if !errors.is_empty() {
         return envelope::invalid(errors);
     }
-    let mut meta = R::meta(&prior);
-    meta.updated_on = stamp.after(meta.updated_on);
-    meta.updated_by = Some(stamp.by.clone());
-    meta.is_new = false;
-    let record = R::build(&db, body, meta, Some(&prior));
-    if let Some(slot) = R::table_mut(&mut db).get_mut(id) {
-        *slot = record;
-    }
-    R::after_write(&mut db, id);
+    let row = write::build(&db, l, body, fields, Write::Update(&prior), &stamp);
+    let id = row.id;
+    db.table_mut(l).put(row);
+    write::propagate(&mut db, l, id);
     drop(db);
     envelope::done(
-        format!("{} was successfully updated.", R::ENTITY),
+        format!("{entity} was successfully updated."),
         Some(id),
         &stamp,
     )
 }
 
-async fn delete<R: Resource>(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+async fn delete(State(s): State<Shared>, l: &'static Layout, Path(id): Path<String>) -> Response {
     let Some(id) = record_id(&id) else {
         return not_found();
     };
     let stamp = s.stamp();
     let mut db = s.write();
-    if R::table(&db).get(id).is_none() {
+    if db.table(l).get(id).is_none() {
         return not_found();
     }
-    if R::in_use(&db, id) {
+    if write::in_use(&db, l, id) {
         return envelope::delete_failed();
     }
-    R::table_mut(&mut db).remove(id);
+    db.table_mut(l).remove(id);
     drop(db);
-    envelope::done(
-        format!("{} was successfully deleted.", R::ENTITY),
-        Some(id),
-        &stamp,
-    )
+    let message = format!("{} was successfully deleted.", l.spec.entity);
+    envelope::done(message, Some(id), &stamp)
 }
 
-fn descriptor(key: &str, name: &str, order: i32) -> Command {
-    Command {
-        key: key.to_owned(),
-        name: Some(name.to_owned()),
-        applies_only_to_multiple_entities: Some(false),
-        applies_only_to_one_entity: Some(false),
-        applies_only_to_two_entities: Some(false),
-        needs_entities_to_run: Some(true),
-        display_in_dropdown: Some(true),
-        display_in_dropdown_v2: Some(true),
-        display_in_grid: Some(true),
-        icon: Some("/images/icons/command.svg".into()),
-        order: Some(order),
-        requires_parameters: Some(Vec::new()),
-        extra: Map::new(),
-    }
+fn descriptor(command: &rules::Command, order: i32) -> Value {
+    json!({
+        "Key": command.key,
+        "Name": command.name,
+        "AppliesOnlyToMultipleEntities": false,
+        "AppliesOnlyToOneEntity": false,
+        "AppliesOnlyToTwoEntities": false,
+        "NeedsEntitiesToRun": true,
+        "DisplayInDropdown": true,
+        "DisplayInDropdownV2": true,
+        "DisplayInGrid": true,
+        "Icon": "/images/icons/command.svg",
+        "Order": order,
+        "RequiresParameters": [],
+    })
 }
 
-async fn commands<R: Resource>(State(s): State<Shared>, RawQuery(query): RawQuery) -> Response {
-    let query = query.unwrap_or_default();
+async fn commands(State(s): State<Shared>, l: &'static Layout, RawQuery(q): RawQuery) -> Response {
+    let query = q.unwrap_or_default();
     let only = url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k.eq_ignore_ascii_case("id"))
         .map(|(_, v)| record_id(&v));
     let applies = match only {
         None => true,
-        Some(id) => id.is_some_and(|id| R::table(&s.read()).get(id).is_some()),
+        Some(id) => id.is_some_and(|id| s.read().table(l).get(id).is_some()),
     };
-    let list: Vec<Command> = if applies {
-        R::commands()
+    let list: Vec<Value> = if applies {
+        rules::commands(l.spec.entity)
             .iter()
             .zip(1..)
-            .map(|(c, order)| descriptor(c.key, c.name, order))
+            .map(|(c, order)| descriptor(c, order))
             .collect()
     } else {
         Vec::new()
@@ -325,50 +317,46 @@ fn required_of_run() -> &'static [String] {
     static REQUIRED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     REQUIRED.get_or_init(|| {
         let root = schemars::schema_for!(RunCommandRequest);
-        root.schema
-            .object
-            .map(|o| o.required.into_iter().collect())
-            .unwrap_or_default()
+        let names = root.schema.object.map(|o| o.required).unwrap_or_default();
+        names.into_iter().collect()
     })
 }
 
-async fn run<R: Resource>(State(s): State<Shared>, bytes: Bytes) -> Response {
-    let request = match body::parse::<RunCommandRequest>(&bytes, required_of_run()) {
+async fn run(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Response {
+    let request = match body::decode::<RunCommandRequest>(&bytes, required_of_run()) {
         Ok(request) => request,
         Err(errors) => return envelope::invalid(errors),
     };
-    let error = |property: &str, message: String, value: serde_json::Value| {
-        envelope::invalid(vec![super::resources::field_error(
-            property,
-            &message,
-            Some(value),
-        )])
+    let error = |property: &str, message: String, value: Value| {
+        envelope::invalid(vec![refusal(property, &message, Some(value))])
     };
-    if request.key.trim().is_empty() {
-        return error(
-            "Key",
-            "is a required field".into(),
-            request.key.to_string().into(),
-        );
+    let entity = l.spec.entity;
+    let key = request.key.to_string();
+    if key.trim().is_empty() {
+        return error("Key", "is a required field".into(), key.into());
     }
-    let Some(command) = R::commands().iter().find(|c| c.key == *request.key) else {
-        let message = format!("is not a command of {}", R::ENTITY);
-        return error("Key", message, request.key.to_string().into());
+    let Some(command) = rules::commands(entity).iter().find(|c| c.key == key) else {
+        return error("Key", format!("is not a command of {entity}"), key.into());
     };
     if request.ids.is_empty() {
-        return error("Ids", "is a required field".into(), serde_json::json!([]));
+        return error("Ids", "is a required field".into(), json!([]));
     }
     let stamp = s.stamp();
     let mut db = s.write();
-    let table = R::table_mut(&mut db);
-    if let Some(missing) = request.ids.iter().find(|id| table.get(**id).is_none()) {
-        let message = format!("no {} has the Id {missing}", R::ENTITY);
-        return error("Ids", message, serde_json::json!(request.ids));
+    if let Some(missing) = request
+        .ids
+        .iter()
+        .find(|id| db.table(l).get(**id).is_none())
+    {
+        let message = format!("no {entity} has the Id {missing}");
+        return error("Ids", message, json!(request.ids));
     }
     for id in &request.ids {
-        if let Some(record) = table.get_mut(*id) {
-            (command.apply)(record);
-            R::touch(record, &stamp);
+        if let Some(mut row) = db.table(l).row(*id) {
+            row.set(l, command.field, Cell::Bool(command.value));
+            write::touch(l, &mut row, &stamp);
+            write::finish(&db, l, &mut row);
+            db.table_mut(l).put(row);
         }
     }
     drop(db);

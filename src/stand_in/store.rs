@@ -1,70 +1,116 @@
 //! The stand-in's records: one table per resource, kept sorted by Id, and the
 //! listing engine (exact and range filters, sorting, paging) over them.
+//! Filters and sort keys are resolved to columns of the resource's layout;
+//! the values compared are the cells the spec's tables typed.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, Timelike};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
-/// A field value as filters and sorting see it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Val<'a> {
-    Null,
-    Int(i64),
-    Num(f64),
-    Bool(bool),
-    Text(&'a str),
-    Time(DateTime<Utc>),
-    Uuid(Uuid),
+use super::row::{layouts, Cell, Fields, Layout, Row};
+use crate::spec::Bound;
+
+/// Every record the stand-in holds: a table per resource, in
+/// `Resource::ALL` order.
+pub(crate) struct Db {
+    pub(crate) tables: Vec<Table>,
 }
 
-impl<'a> Val<'a> {
-    pub(crate) fn int(v: Option<i32>) -> Self {
-        v.map_or(Val::Null, |v| Val::Int(v.into()))
+impl Db {
+    /// Empty tables, the first Ids far apart so an Id says which resource
+    /// it belongs to: 1,000, then 100,000,000 times the resource's position.
+    pub(crate) fn new() -> Self {
+        let first = |at: usize| match i32::try_from(at) {
+            Ok(0) => 1_000,
+            Ok(n) => n.saturating_mul(100_000_000),
+            Err(_) => i32::MAX,
+        };
+        Db {
+            tables: layouts()
+                .iter()
+                .map(|l| Table::new(l, first(l.table)))
+                .collect(),
+        }
     }
-    pub(crate) fn num(v: Option<f64>) -> Self {
-        v.map_or(Val::Null, Val::Num)
-    }
-    pub(crate) fn text(v: &'a Option<String>) -> Self {
-        v.as_deref().map_or(Val::Null, Val::Text)
-    }
-    pub(crate) fn uuid(v: Option<Uuid>) -> Self {
-        v.map_or(Val::Null, Val::Uuid)
-    }
-}
 
-/// What every stored record offers the listing engine.
-pub(crate) trait Row {
-    /// The record's Id.
-    fn id(&self) -> i32;
-    /// The value of the property with this exact name, or `None` when the
-    /// record has no such (filterable, sortable) property.
-    fn field(&self, property: &str) -> Option<Val<'_>>;
+    pub(crate) fn table(&self, layout: &Layout) -> &Table {
+        &self.tables[layout.table]
+    }
+
+    pub(crate) fn table_mut(&mut self, layout: &Layout) -> &mut Table {
+        &mut self.tables[layout.table]
+    }
 }
 
 /// Records of one resource, sorted by Id (new Ids only grow, so an insert is
-/// a push and a lookup a binary search).
-pub(crate) struct Table<R> {
-    rows: Vec<R>,
+/// a push and a lookup a binary search), stored by column: one vector of
+/// cells per field, so a filter or a sort reads one contiguous column.
+pub(crate) struct Table {
+    pub(crate) layout: &'static Layout,
+    ids: Vec<i32>,
+    columns: Vec<Vec<Cell>>,
+    extras: Vec<Map<String, Value>>,
     next_id: i32,
 }
 
-impl<R: Row> Table<R> {
+/// One stored record, read in place.
+#[derive(Clone, Copy)]
+pub(crate) struct RowRef<'a> {
+    table: &'a Table,
+    at: usize,
+}
+
+impl Fields for RowRef<'_> {
+    fn id(&self) -> i32 {
+        self.table.ids[self.at]
+    }
+    fn cell(&self, column: usize) -> &Cell {
+        &self.table.columns[column][self.at]
+    }
+    fn extra(&self) -> &Map<String, Value> {
+        &self.table.extras[self.at]
+    }
+}
+
+impl Table {
     /// An empty table whose first Id is `first_id`.
-    pub(crate) fn new(first_id: i32) -> Self {
+    pub(crate) fn new(layout: &'static Layout, first_id: i32) -> Self {
         Table {
-            rows: Vec::new(),
+            layout,
+            ids: Vec::new(),
+            columns: layout
+                .spec
+                .record_fields
+                .iter()
+                .map(|_| Vec::new())
+                .collect(),
+            extras: Vec::new(),
             next_id: first_id,
         }
     }
 
-    pub(crate) fn rows(&self) -> &[R] {
-        &self.rows
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
     }
 
-    pub(crate) fn rows_mut(&mut self) -> &mut [R] {
-        &mut self.rows
+    /// The cells of one field, in Id order.
+    pub(crate) fn column(&self, column: usize) -> &[Cell] {
+        &self.columns[column]
+    }
+
+    /// The record at position `at` (in Id order).
+    pub(crate) fn at(&self, at: usize) -> RowRef<'_> {
+        RowRef { table: self, at }
+    }
+
+    /// Every record, in Id order.
+    #[cfg(test)]
+    pub(crate) fn rows(&self) -> impl Iterator<Item = RowRef<'_>> {
+        (0..self.len()).map(|at| self.at(at))
     }
 
     /// Reserves the next Id.
@@ -74,26 +120,55 @@ impl<R: Row> Table<R> {
         id
     }
 
-    /// Adds a record whose Id came from [`allocate_id`](Self::allocate_id).
-    pub(crate) fn insert(&mut self, row: R) {
-        let at = self.rows.partition_point(|r| r.id() < row.id());
-        self.rows.insert(at, row);
+    fn position(&self, id: i32) -> Result<usize, usize> {
+        self.ids.binary_search(&id)
     }
 
-    fn position(&self, id: i32) -> Option<usize> {
-        self.rows.binary_search_by_key(&id, Row::id).ok()
+    pub(crate) fn get(&self, id: i32) -> Option<RowRef<'_>> {
+        self.position(id).ok().map(|at| self.at(at))
     }
 
-    pub(crate) fn get(&self, id: i32) -> Option<&R> {
-        self.position(id).map(|i| &self.rows[i])
+    /// A copy of the record `id`, to change and [`put`](Self::put) back.
+    pub(crate) fn row(&self, id: i32) -> Option<Row> {
+        let at = self.position(id).ok()?;
+        Some(Row {
+            id,
+            cells: self.columns.iter().map(|c| c[at].clone()).collect(),
+            extra: self.extras[at].clone(),
+        })
     }
 
-    pub(crate) fn get_mut(&mut self, id: i32) -> Option<&mut R> {
-        self.position(id).map(|i| &mut self.rows[i])
+    /// Stores `row`: replaces the record with its Id, or adds it (an Id
+    /// from [`allocate_id`](Self::allocate_id)).
+    pub(crate) fn put(&mut self, row: Row) {
+        match self.position(row.id) {
+            Ok(at) => {
+                for (column, cell) in self.columns.iter_mut().zip(row.cells) {
+                    column[at] = cell;
+                }
+                self.extras[at] = row.extra;
+            }
+            Err(at) => {
+                self.ids.insert(at, row.id);
+                for (column, cell) in self.columns.iter_mut().zip(row.cells) {
+                    column.insert(at, cell);
+                }
+                self.extras.insert(at, row.extra);
+            }
+        }
     }
 
-    pub(crate) fn remove(&mut self, id: i32) -> Option<R> {
-        self.position(id).map(|i| self.rows.remove(i))
+    /// Removes the record `id`; whether there was one.
+    pub(crate) fn remove(&mut self, id: i32) -> bool {
+        let Ok(at) = self.position(id) else {
+            return false;
+        };
+        self.ids.remove(at);
+        for column in &mut self.columns {
+            column.remove(at);
+        }
+        self.extras.remove(at);
+        true
     }
 }
 
@@ -106,27 +181,20 @@ pub(crate) const DEFAULT_SIZE: u64 = 25;
 pub(crate) struct ListQuery {
     pub(crate) page: u64,
     pub(crate) size: u64,
-    /// The property sorted by (canonical name), or `None` for Id.
-    pub(crate) order_by: Option<&'static str>,
+    /// The column sorted by, or `None` for Id.
+    order_by: Option<usize>,
     /// `orderBy` as the caller wrote it, echoed in `CurrentOrderField`.
-    pub(crate) order_label: Option<String>,
-    pub(crate) descending: bool,
-    pub(crate) filters: Vec<Filter>,
+    order_label: Option<String>,
+    descending: bool,
+    filters: Vec<Filter>,
 }
 
-/// One exact (`Entity_Prop`) or range (`from_`/`to_`) filter.
+/// One exact (`Entity_Prop`) or range (`from_`/`to_`) filter on a column.
 #[derive(Debug)]
-pub(crate) struct Filter {
-    property: &'static str,
-    op: Op,
+struct Filter {
+    column: usize,
+    bound: Bound,
     wanted: Wanted,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Op {
-    Eq,
-    AtLeast,
-    AtMost,
 }
 
 /// The filter value read once in every form a field might need.
@@ -176,13 +244,11 @@ fn to_minute(t: NaiveDateTime) -> Option<NaiveDateTime> {
 }
 
 impl ListQuery {
-    /// Reads `page`, `size`, `orderBy`, `dir` and the filters of `entity`
-    /// (for example `TimePass_Name`, `from_TimePass_Price`). `resolve` maps a
-    /// property spelling to its canonical name; unknown parameters are ignored.
+    /// Reads `page`, `size`, `orderBy`, `dir` and the filters of the
+    /// resource of `layout`; unknown parameters are ignored.
     pub(crate) fn parse<'q>(
-        entity: &str,
+        layout: &Layout,
         pairs: impl Iterator<Item = (Cow<'q, str>, Cow<'q, str>)>,
-        resolve: impl Fn(&str) -> Option<&'static str>,
     ) -> Self {
         let mut q = ListQuery {
             page: 1,
@@ -193,62 +259,38 @@ impl ListQuery {
             filters: Vec::new(),
         };
         for (key, value) in pairs {
-            q.read(entity, &key, &value, &resolve);
+            q.read(layout, &key, &value);
         }
         q
     }
 
-    fn read(
-        &mut self,
-        entity: &str,
-        key: &str,
-        value: &str,
-        resolve: &impl Fn(&str) -> Option<&'static str>,
-    ) {
+    fn read(&mut self, layout: &Layout, key: &str, value: &str) {
         match key {
             "page" => self.page = positive(value).unwrap_or(1),
             "size" => self.size = positive(value).unwrap_or(DEFAULT_SIZE),
             "orderBy" | "orderby" => {
-                self.order_by = resolve(value);
+                self.order_by = layout.resolve(value);
                 self.order_label = Some(value.to_owned());
             }
             // 1 ascending, -1 descending (the values the examples bear out);
             // anything else, including the other docs' 0, sorts ascending.
             "dir" => self.descending = value.trim() == "-1",
-            _ => self.read_filter(entity, key, value, resolve),
-        }
-    }
-
-    fn read_filter(
-        &mut self,
-        entity: &str,
-        key: &str,
-        value: &str,
-        resolve: &impl Fn(&str) -> Option<&'static str>,
-    ) {
-        let (op, rest) = if let Some(rest) = key.strip_prefix("from_") {
-            (Op::AtLeast, rest)
-        } else if let Some(rest) = key.strip_prefix("to_") {
-            (Op::AtMost, rest)
-        } else {
-            (Op::Eq, key)
-        };
-        let Some(suffix) = rest.strip_prefix(entity).and_then(|r| r.strip_prefix('_')) else {
-            return;
-        };
-        if let Some(property) = filter_property(suffix, resolve) {
-            self.filters.push(Filter {
-                property,
-                op,
-                wanted: Wanted::new(value),
-            });
+            _ => {
+                if let Some((column, bound)) = filter(layout, key) {
+                    self.filters.push(Filter {
+                        column,
+                        bound,
+                        wanted: Wanted::new(value),
+                    });
+                }
+            }
         }
     }
 
     /// Whether the listing is in stored order (by Id, ascending or not) with
     /// no filter: the fast path that needs no scan.
-    fn is_plain(&self) -> bool {
-        self.filters.is_empty() && self.order_by.is_none_or(|p| p == "Id")
+    fn is_plain(&self, layout: &Layout) -> bool {
+        self.filters.is_empty() && self.order_by.is_none_or(|c| c == layout.id)
     }
 
     /// Index of the first record of the page, saturating.
@@ -263,46 +305,58 @@ fn positive(value: &str) -> Option<u64> {
     (n >= 1).then(|| n.min(i64::from(i32::MAX)) as u64)
 }
 
-/// Maps a filter suffix to a property: `Name` is the property `Name`,
-/// `Business` the foreign key `BusinessId`, `Business_Name` the related
-/// property `BusinessName`, `TimePass_Currency_Code` `TimePassCurrencyCode`.
-fn filter_property(
-    suffix: &str,
-    resolve: &impl Fn(&str) -> Option<&'static str>,
-) -> Option<&'static str> {
-    let joined = suffix.replace('_', "");
-    resolve(&joined).or_else(|| resolve(&format!("{joined}Id")))
+/// The column and bound of the filter parameter `key`: one of the spec's
+/// `FILTERS` by its `field` and `bound`, else any `Entity_Prop`,
+/// `from_Entity_Prop` or `to_Entity_Prop` of a record field (the server
+/// filters on every property). The field maps to a column as the API's
+/// names do: `Name` is `Name`, `Business` the foreign key `BusinessId`,
+/// `Business_Name` the copied `BusinessName`.
+fn filter(layout: &Layout, key: &str) -> Option<(usize, Bound)> {
+    let (field, bound) = match layout.spec.filters.iter().find(|f| f.name == key) {
+        Some(f) => (f.field, f.bound),
+        None => {
+            let (bound, rest) = if let Some(rest) = key.strip_prefix("from_") {
+                (Bound::From, rest)
+            } else if let Some(rest) = key.strip_prefix("to_") {
+                (Bound::To, rest)
+            } else {
+                (Bound::Exact, key)
+            };
+            let field = rest
+                .strip_prefix(layout.spec.entity)
+                .and_then(|r| r.strip_prefix('_'))?;
+            (field, bound)
+        }
+    };
+    let joined = field.replace('_', "");
+    let column = layout
+        .resolve(&joined)
+        .or_else(|| layout.resolve(&format!("{joined}Id")))?;
+    Some((column, bound))
 }
 
 impl Filter {
-    fn accepts<R: Row>(&self, row: &R) -> bool {
-        match row.field(self.property) {
-            Some(val) => self.matches(val),
-            None => false,
-        }
-    }
-
-    fn matches(&self, val: Val<'_>) -> bool {
+    fn accepts(&self, cell: &Cell) -> bool {
         let w = &self.wanted;
-        let ord = match val {
-            Val::Null => return false,
-            Val::Bool(b) => return self.op == Op::Eq && w.bool == Some(b),
-            Val::Uuid(u) => return self.op == Op::Eq && w.uuid == Some(u),
-            Val::Int(i) => match (w.int, w.num) {
+        let ord = match cell {
+            Cell::Null | Cell::Json(_) => return false,
+            Cell::Bool(b) => return self.bound == Bound::Exact && w.bool == Some(*b),
+            Cell::Uuid(u) => return self.bound == Bound::Exact && w.uuid == Some(*u),
+            Cell::Int(i) => match (w.int, w.num) {
                 (Some(want), _) => i.cmp(&want),
-                (None, Some(want)) => (i as f64).total_cmp(&want),
+                (None, Some(want)) => (*i as f64).total_cmp(&want),
                 _ => return false,
             },
-            Val::Num(n) => match w.num {
+            Cell::Num(n) => match w.num {
                 Some(want) => n.total_cmp(&want),
                 None => return false,
             },
-            Val::Time(t) => match (to_minute(t.naive_utc()), w.minute) {
+            Cell::Time(t) => match (to_minute(t.naive_utc()), w.minute) {
                 (Some(have), Some(want)) => have.cmp(&want),
                 _ => return false,
             },
-            Val::Text(s) => match self.op {
-                Op::Eq => return s == w.raw,
+            Cell::Text(s) => match self.bound {
+                Bound::Exact => return **s == *w.raw,
                 // Range filters on text dates compare at minute precision.
                 _ => match (parse_minute(s), w.minute) {
                     (Some(have), Some(want)) => have.cmp(&want),
@@ -310,65 +364,65 @@ impl Filter {
                 },
             },
         };
-        match self.op {
-            Op::Eq => ord == Ordering::Equal,
-            Op::AtLeast => ord != Ordering::Less,
-            Op::AtMost => ord != Ordering::Greater,
+        match self.bound {
+            Bound::Exact => ord == Ordering::Equal,
+            Bound::From => ord != Ordering::Less,
+            Bound::To => ord != Ordering::Greater,
         }
     }
 }
 
-/// Orders two values of one property: nulls first, then by value.
-fn compare(a: Val<'_>, b: Val<'_>) -> Ordering {
+/// Orders two values of one field: nulls first, then by value.
+fn compare(a: &Cell, b: &Cell) -> Ordering {
     match (a, b) {
-        (Val::Null, Val::Null) => Ordering::Equal,
-        (Val::Null, _) => Ordering::Less,
-        (_, Val::Null) => Ordering::Greater,
-        (Val::Int(x), Val::Int(y)) => x.cmp(&y),
-        (Val::Num(x), Val::Num(y)) => x.total_cmp(&y),
-        (Val::Int(x), Val::Num(y)) => (x as f64).total_cmp(&y),
-        (Val::Num(x), Val::Int(y)) => x.total_cmp(&(y as f64)),
-        (Val::Bool(x), Val::Bool(y)) => x.cmp(&y),
-        (Val::Text(x), Val::Text(y)) => x.cmp(y),
-        (Val::Time(x), Val::Time(y)) => x.cmp(&y),
-        (Val::Uuid(x), Val::Uuid(y)) => x.cmp(&y),
+        (Cell::Null, Cell::Null) => Ordering::Equal,
+        (Cell::Null, _) => Ordering::Less,
+        (_, Cell::Null) => Ordering::Greater,
+        (Cell::Int(x), Cell::Int(y)) => x.cmp(y),
+        (Cell::Num(x), Cell::Num(y)) => x.total_cmp(y),
+        (Cell::Int(x), Cell::Num(y)) => (*x as f64).total_cmp(y),
+        (Cell::Num(x), Cell::Int(y)) => x.total_cmp(&(*y as f64)),
+        (Cell::Bool(x), Cell::Bool(y)) => x.cmp(y),
+        (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
+        (Cell::Time(x), Cell::Time(y)) => x.cmp(y),
+        (Cell::Uuid(x), Cell::Uuid(y)) => x.cmp(y),
         _ => Ordering::Equal,
     }
 }
 
-/// One page of a listing: the records on it and the number of matches.
-pub(crate) struct Found<'a, R> {
-    pub(crate) rows: Vec<&'a R>,
+/// One page of a listing: the positions of the records on it (in the
+/// table) and the number of matches.
+pub(crate) struct Found {
+    pub(crate) rows: Vec<usize>,
     pub(crate) total: usize,
 }
 
 /// Runs a listing. Without filters and in Id order it slices the table
-/// directly; otherwise it collects references to the matches, sorts them
+/// directly; otherwise it collects the positions of the matches, sorts them
 /// (ties by Id, so paging is stable) and slices that.
-pub(crate) fn list<'a, R: Row>(table: &'a Table<R>, q: &ListQuery) -> Found<'a, R> {
-    let rows = table.rows();
-    if q.is_plain() {
-        let total = rows.len();
+pub(crate) fn list(table: &Table, q: &ListQuery) -> Found {
+    let total = table.len();
+    if q.is_plain(table.layout) {
         let (start, end) = window(q, total);
-        let page = if q.descending {
-            rows[total - end..total - start].iter().rev().collect()
+        let rows = if q.descending {
+            (total - end..total - start).rev().collect()
         } else {
-            rows[start..end].iter().collect()
+            (start..end).collect()
         };
-        return Found { rows: page, total };
+        return Found { rows, total };
     }
-    let mut matches: Vec<&R> = rows
+    let filters: Vec<(&Filter, &[Cell])> = q
+        .filters
         .iter()
-        .filter(|r| q.filters.iter().all(|f| f.accepts(*r)))
+        .map(|f| (f, table.column(f.column)))
         .collect();
-    if let Some(property) = q.order_by.filter(|p| *p != "Id") {
-        matches.sort_by(|a, b| {
-            let by_value = match (a.field(property), b.field(property)) {
-                (Some(x), Some(y)) => compare(x, y),
-                _ => Ordering::Equal,
-            };
-            by_value.then_with(|| a.id().cmp(&b.id()))
-        });
+    let mut matches: Vec<usize> = (0..total)
+        .filter(|at| filters.iter().all(|(f, cells)| f.accepts(&cells[*at])))
+        .collect();
+    if let Some(c) = q.order_by.filter(|c| *c != table.layout.id) {
+        // Positions are in Id order, so they break ties by Id.
+        let cells = table.column(c);
+        matches.sort_unstable_by(|a, b| compare(&cells[*a], &cells[*b]).then(a.cmp(b)));
     }
     if q.descending {
         matches.reverse();
@@ -391,43 +445,51 @@ fn window(q: &ListQuery, total: usize) -> (usize, usize) {
     (start as usize, end as usize)
 }
 
-/// The keys of the page envelope other than `Records`.
-#[derive(Debug, Clone)]
-pub(crate) struct PageMeta {
-    pub(crate) current_page: i32,
-    pub(crate) current_page_size: i32,
-    pub(crate) current_order_field: Option<String>,
-    pub(crate) current_sort_direction: i32,
-    pub(crate) first_item: i32,
-    pub(crate) last_item: i32,
-    pub(crate) total_items: i32,
-    pub(crate) total_pages: i32,
-    pub(crate) has_next_page: bool,
-    pub(crate) has_previous_page: bool,
+/// The page envelope, with every key the docs show (and `PageNumber`,
+/// `PageSize`), around the listing records.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Page<T> {
+    current_order_field: String,
+    current_page: i32,
+    current_page_size: i32,
+    current_sort_direction: i32,
+    first_item: i32,
+    has_next_page: bool,
+    has_previous_page: bool,
+    last_item: i32,
+    page_number: i32,
+    page_size: i32,
+    records: Vec<T>,
+    total_items: i32,
+    total_pages: i32,
 }
 
-impl PageMeta {
-    /// Describes page `q.page` of `total` matches holding `count` records.
-    pub(crate) fn new(q: &ListQuery, total: usize, count: usize) -> Self {
+impl<T> Page<T> {
+    /// Page `q.page` of `total` matches, holding `records`.
+    pub(crate) fn new(q: &ListQuery, total: usize, records: Vec<T>) -> Self {
         let total64 = total as u64;
         let pages = total64.div_ceil(q.size);
-        let first = if count == 0 { 0 } else { q.offset() + 1 };
-        let last = if count == 0 {
-            0
+        let count = records.len() as u64;
+        let (first, last) = if count == 0 {
+            (0, 0)
         } else {
-            q.offset() + count as u64
+            (q.offset() + 1, q.offset() + count)
         };
-        PageMeta {
+        Page {
+            current_order_field: q.order_label.clone().unwrap_or_else(|| "Id".into()),
             current_page: clamp(q.page),
             current_page_size: clamp(q.size),
-            current_order_field: Some(q.order_label.clone().unwrap_or_else(|| "Id".into())),
             current_sort_direction: if q.descending { -1 } else { 1 },
             first_item: clamp(first),
-            last_item: clamp(last),
-            total_items: clamp(total64),
-            total_pages: clamp(pages),
             has_next_page: q.page < pages,
             has_previous_page: q.page > 1,
+            last_item: clamp(last),
+            page_number: clamp(q.page),
+            page_size: clamp(q.size),
+            records,
+            total_items: clamp(total64),
+            total_pages: clamp(pages),
         }
     }
 }
@@ -438,42 +500,36 @@ fn clamp(n: u64) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::json;
 
-    struct R(i32, i64);
-    impl Row for R {
-        fn id(&self) -> i32 {
-            self.0
-        }
-        fn field(&self, p: &str) -> Option<Val<'_>> {
-            match p {
-                "Id" => Some(Val::Int(self.0.into())),
-                "Size" => Some(Val::Int(self.1)),
-                _ => None,
-            }
-        }
+    use super::*;
+    use crate::spec::Resource;
+
+    fn layout() -> &'static Layout {
+        super::super::row::layout(Resource::parse("TimePass").unwrap())
     }
 
-    fn table(n: i32) -> Table<R> {
-        let mut t = Table::new(1);
+    /// Ids 1..=n with `UsePriority` the Id modulo 3.
+    fn table(n: i32) -> Table {
+        let mut t = Table::new(layout(), 1);
         for _ in 0..n {
             let id = t.allocate_id();
-            t.insert(R(id, i64::from(id % 3)));
+            let map = json!({"Id": id, "UsePriority": id % 3});
+            t.put(Row::from_map(layout(), map.as_object().cloned().unwrap()));
         }
         t
     }
 
     fn query(s: &str) -> ListQuery {
-        let resolve = |p: &str| match p {
-            "Size" => Some("Size"),
-            "Id" => Some("Id"),
-            _ => None,
-        };
-        ListQuery::parse("X", url::form_urlencoded::parse(s.as_bytes()), resolve)
+        ListQuery::parse(layout(), url::form_urlencoded::parse(s.as_bytes()))
     }
 
-    fn ids(t: &Table<R>, s: &str) -> Vec<i32> {
-        list(t, &query(s)).rows.iter().map(|r| r.0).collect()
+    fn ids(t: &Table, s: &str) -> Vec<i32> {
+        list(t, &query(s))
+            .rows
+            .iter()
+            .map(|at| t.at(*at).id())
+            .collect()
     }
 
     #[test]
@@ -488,11 +544,30 @@ mod tests {
     #[test]
     fn filters_sort_and_ranges() {
         let t = table(10);
-        assert_eq!(ids(&t, "X_Size=0"), [3, 6, 9]);
-        assert_eq!(ids(&t, "from_X_Size=2&to_X_Size=2"), [2, 5, 8]);
-        assert_eq!(ids(&t, "orderBy=Size&size=4"), [3, 6, 9, 1]);
-        assert_eq!(ids(&t, "orderBy=Size&dir=-1&size=2"), [8, 5]);
-        assert!(ids(&t, "X_Size=abc").is_empty());
+        assert_eq!(ids(&t, "TimePass_UsePriority=0"), [3, 6, 9]);
+        assert_eq!(
+            ids(&t, "from_TimePass_UsePriority=2&to_TimePass_UsePriority=2"),
+            [2, 5, 8]
+        );
+        assert_eq!(ids(&t, "orderBy=usepriority&size=4"), [3, 6, 9, 1]);
+        assert_eq!(ids(&t, "orderBy=UsePriority&dir=-1&size=2"), [8, 5]);
+        assert!(ids(&t, "TimePass_UsePriority=abc").is_empty());
+    }
+
+    #[test]
+    fn every_filter_of_the_spec_has_a_column_and_its_bound() {
+        for l in layouts() {
+            for f in l.spec.filters {
+                let (column, bound) = filter(l, f.name).unwrap_or_else(|| panic!("{}", f.name));
+                assert_eq!(bound, f.bound, "{}", f.name);
+                let field = l.spec.record_fields[column].name;
+                assert!(
+                    field.starts_with(&f.field.replace('_', "")),
+                    "{} -> {field}",
+                    f.name
+                );
+            }
+        }
     }
 
     #[test]
@@ -503,9 +578,9 @@ mod tests {
         let t = table(3);
         let found = list(&t, &q);
         assert!(found.rows.is_empty());
-        let meta = PageMeta::new(&q, found.total, 0);
-        assert_eq!(meta.total_pages, 1);
-        assert!(!meta.has_next_page);
+        let page = Page::new(&q, found.total, found.rows);
+        assert_eq!(page.total_pages, 1);
+        assert!(!page.has_next_page);
     }
 
     #[test]
