@@ -9,23 +9,22 @@ use std::io::Write;
 use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Resource};
 use nexudus_timepasses::Client;
 
-use crate::failure::Failure;
-use crate::sync::{chosen, parse_resource};
-
-/// The exit code when the spec does not describe everything seen.
-pub const DRIFT: u8 = 7;
+use crate::args::{chosen, parse_resource, ApiArgs, Format};
+use crate::context::Context;
+use crate::failure::{Done, Failure};
 
 /// Options of `nexudus drift`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The API options, given after the command.
     #[command(flatten)]
-    pub global: crate::args::Global,
+    pub api: ApiArgs,
     /// Resources to check: timepasses, coworkertimepasses, producttimepasses
     /// (also spelled time-passes, ...); none: all three.
     #[arg(value_name = "RESOURCE", value_parser = parse_resource)]
     resources: Vec<Resource>,
-    /// Listing pages to read per resource.
+    /// Listing pages to read per resource (more when the sample needs
+    /// their Ids).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pages: u32,
     /// Full records to read per resource (batch gets of up to 100 Ids).
@@ -33,21 +32,14 @@ pub struct Args {
     sample: u64,
 }
 
-/// Checks the chosen resources with `client` and prints the findings.
-/// Returns the exit code: 0 when the spec describes everything seen, 7 when not.
-pub async fn run(client: &Client, args: &Args, json: bool) -> Result<u8, Failure> {
-    let mut check = DriftCheck::new();
-    let size = client.page_size().get();
-    let sample = usize::try_from(args.sample).unwrap_or(usize::MAX);
-    for resource in chosen(&args.resources) {
-        let read = check.read(client, resource, args.pages, size, sample).await;
-        read.map_err(|e| {
-            let failure = Failure::from(e);
-            let message = format!("{}: {}", crate::sync::name(resource), failure.message);
-            Failure { message, ..failure }
-        })?;
-    }
-    let findings = check.findings();
+/// `nexudus drift`: checks the chosen resources and prints the findings;
+/// [`Done::Drift`] when there are any.
+pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
+    // Kept until the reads are done: dropping it stops a demo server.
+    let connection = ctx.connect().await?;
+    let findings = check(&connection.client, args).await?;
+    // A table unless JSON is asked for (the findings are one list).
+    let json = matches!(ctx.format_or(Format::Table), Format::Json | Format::Jsonl);
     let text = match json {
         true => serde_json::to_string_pretty(&findings)
             .map_err(|e| format!("cannot encode the findings: {e}"))?,
@@ -59,11 +51,23 @@ pub async fn run(client: &Client, args: &Args, json: bool) -> Result<u8, Failure
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     if findings.is_empty() {
         eprintln!("drift: the spec describes everything seen");
-        Ok(0)
+        Ok(Done::Success)
     } else {
         eprintln!("drift: {} findings", findings.len());
-        Ok(DRIFT)
+        Ok(Done::Drift)
     }
+}
+
+/// Reads every chosen resource into one check; its findings.
+async fn check(client: &Client, args: &Args) -> Result<Vec<Finding>, Failure> {
+    let mut check = DriftCheck::new();
+    let size = client.page_size().get();
+    let sample = usize::try_from(args.sample).unwrap_or(usize::MAX);
+    for resource in chosen(&args.resources) {
+        let read = check.read(client, resource, args.pages, size, sample).await;
+        read.map_err(|e| Failure::from(e).within(resource.spec().name))?;
+    }
+    Ok(check.findings())
 }
 
 /// The findings as aligned columns: schema, field, problem, detail, count.

@@ -19,29 +19,30 @@ mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nexudus_timepasses::spec::{Resource, ResourceVisitor, RESOURCES};
-use nexudus_timepasses::ResourceHandle;
-
-use crate::failure::{code, Failure};
-use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record};
+use nexudus_timepasses::spec::{Resource, ResourceVisitor, BATCH_IDS};
+use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record, ResourceHandle};
 use serde_json::Value;
 
-pub use counter::Requests;
+use crate::args::{chosen, parse_resource, ApiArgs};
+use crate::context::Context;
+use crate::failure::{Done, Failure};
+use counter::Requests;
 use store::{Outcome, Store};
 
-use nexudus_timepasses::spec::BATCH_IDS;
+/// What to do after a failure that running again can mend.
+const RESUME: &str = "committed batches are kept; run the same command to resume";
 
 /// Options of `nexudus sync`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The API options, given after the command.
     #[command(flatten)]
-    pub global: crate::args::Global,
+    pub api: ApiArgs,
     /// The database: `sqlite:PATH` (created when missing).
     #[arg(long, value_name = "sqlite:PATH")]
     into: String,
@@ -59,59 +60,24 @@ pub struct Args {
     detect_deletes: bool,
 }
 
-/// A resource named on the command line: case, `-` and `_` do not matter,
-/// and the singular is accepted.
-pub fn parse_resource(text: &str) -> Result<Resource, String> {
-    let fold = |t: &str| {
-        let folded: String = t
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        folded.strip_suffix("es").unwrap_or(&folded).to_owned()
-    };
-    let wanted = fold(text);
-    Resource::ALL
-        .into_iter()
-        .find(|r| fold(r.spec().name) == wanted)
-        .ok_or_else(|| {
-            let names: Vec<&str> = RESOURCES.iter().map(|r| r.name).collect();
-            format!("unknown resource {text:?}: use {}", names.join(", "))
-        })
-}
-
-/// The resources asked for, in the order given, each once; none: all.
-pub fn chosen(resources: &[Resource]) -> Vec<Resource> {
-    let mut out = Vec::new();
-    for r in if resources.is_empty() {
-        &Resource::ALL[..]
-    } else {
-        resources
-    } {
-        if !out.contains(r) {
-            out.push(*r);
-        }
-    }
-    out
-}
-
 /// The command-line name of a resource, also its table's name.
-pub fn name(resource: Resource) -> &'static str {
+fn name(resource: Resource) -> &'static str {
     resource.spec().name
 }
 
-/// `nexudus sync` from the command line: runs, and stops cleanly on
-/// Ctrl-C (exit code 130). Returns the exit code.
-pub async fn command(client: &Client, args: &Args) -> Result<u8, Failure> {
-    sqlite_path(&args.into)?;
+/// `nexudus sync`: connects, syncs, and stops cleanly on Ctrl-C (exit
+/// code 130).
+pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
+    let path = sqlite_path(&args.into)?;
+    // Kept until the sync is done: dropping it stops a demo server.
+    let connection = ctx.connect().await?;
     tokio::select! {
-        result = run(client, args) => result.map(|()| 0),
+        result = sync(&connection.client, &path, args) => result.map(|()| Done::Success),
         _ = tokio::signal::ctrl_c() => {
-            // The run is dropped at an await point, never inside a
+            // The sync is dropped at an await point, never inside a
             // transaction (they hold no await), so every committed batch
             // stands with its checkpoint.
-            eprintln!("nexudus: interrupted; committed batches are kept, run the same command to resume");
-            Ok(130)
+            Err(Failure::interrupted().hint(RESUME))
         }
     }
 }
@@ -158,23 +124,21 @@ impl Summary {
     }
 }
 
-/// Syncs the chosen resources into the database of `args`, with `client`.
-pub async fn run(client: &Client, args: &Args) -> Result<(), Failure> {
-    let path = sqlite_path(&args.into)?;
-    let mut store = Store::open(&path)?;
+/// Syncs the chosen resources into the database at `path`, with `client`.
+async fn sync(client: &Client, path: &Path, args: &Args) -> Result<(), Failure> {
+    let mut store = Store::open(path)?;
     let requests = Requests::default();
     let started = Instant::now();
     for resource in chosen(&args.resources) {
         let mut summary = Summary::default();
         let before = requests.get();
         let clock = Instant::now();
-        let result = requests
-            .count(sync_one(client, &mut store, resource, args, &mut summary))
-            .await;
+        let synced = sync_one(client, &mut store, resource, args, &mut summary);
+        let result = requests.count(synced).await;
         summary.requests = requests.get() - before;
         summary.elapsed = clock.elapsed();
         eprintln!("{}", summary.line(name(resource)));
-        result.map_err(|failure| resumable(failure, name(resource)))?;
+        result.map_err(|failure| resumable(failure.within(name(resource))))?;
     }
     eprintln!(
         "sync: done in {:.1} s, {} requests",
@@ -184,16 +148,13 @@ pub async fn run(client: &Client, args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A resource's failure, naming it; where running again can succeed (the
-/// server or the network failed), it says that committed batches are kept.
-fn resumable(failure: Failure, resource: &str) -> Failure {
-    let message = format!("{resource}: {}", failure.message);
-    let again = matches!(failure.code, code::OTHER | code::UNAVAILABLE);
-    match (again, failure.hint) {
-        (true, _) => Failure::new(failure.code, message)
-            .hint("committed batches are kept; run the same command to resume"),
-        (false, Some(hint)) => Failure::new(failure.code, message).hint(hint),
-        (false, None) => Failure::new(failure.code, message),
+/// A failure that running again can mend (the server or the network
+/// failed) says that committed batches are kept; others keep their hint.
+fn resumable(failure: Failure) -> Failure {
+    if failure.transient {
+        failure.hint(RESUME)
+    } else {
+        failure
     }
 }
 
@@ -414,23 +375,6 @@ async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resources_have_aliases() {
-        for text in ["timepasses", "time-passes", "TimePass", "time_passes"] {
-            assert_eq!(parse_resource(text), Ok(Resource::TimePasses));
-        }
-        assert_eq!(
-            parse_resource("coworker-time-passes"),
-            Ok(Resource::CoworkerTimePasses)
-        );
-        assert_eq!(
-            parse_resource("ProductTimePasses"),
-            Ok(Resource::ProductTimePasses)
-        );
-        assert!(parse_resource("passes").is_err());
-        assert_eq!(chosen(&[]), Resource::ALL.to_vec());
-    }
 
     #[test]
     fn into_takes_sqlite_and_refuses_the_rest() {

@@ -925,6 +925,8 @@ fn help_completions_quiet_and_aliases() {
         "4  authentication",
         "5  the server refused",
         "6  throttled",
+        "7  drift",
+        "130  sync interrupted",
     ] {
         assert!(
             help.stdout.contains(code),

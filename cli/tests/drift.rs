@@ -266,3 +266,44 @@ async fn a_sample_above_one_batch_is_read_in_several() {
     // Three listing pages of 100 for 250 Ids, then three batch gets.
     assert_eq!(server.stats().gets - before, 6, "{stderr}");
 }
+
+/// Every API option reaches the client drift connects with (`-v` prints
+/// the client's own settings), whether given after `drift` or before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_options_reach_the_client() {
+    let server = start(StandIn::builder().time_passes(3).product_time_passes(3)).await;
+    let after = drift(
+        &["--concurrency", "7", "--page-size", "30", "-v"],
+        Some(&server),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&after.stderr);
+    assert!(matches!(after.status.code(), Some(0 | 7)), "{stderr}");
+    assert!(
+        stderr.contains("concurrency 7, page size 30 (30 when streaming)"),
+        "{stderr}"
+    );
+
+    let before = Command::new(BIN)
+        .args([
+            "--concurrency",
+            "9",
+            "-v",
+            "drift",
+            "--reads-per-minute",
+            "0",
+        ])
+        .args(["--base-url", server.base_url()])
+        .env_remove("NEXUDUS_TOKEN")
+        .env("NEXUDUS_EMAIL", server.email())
+        .env("NEXUDUS_PASSWORD", server.password())
+        .kill_on_drop(true)
+        .output();
+    let before = tokio::time::timeout(Duration::from_secs(300), before)
+        .await
+        .expect("drift finishes in time")
+        .expect("drift runs");
+    let stderr = String::from_utf8_lossy(&before.stderr);
+    assert!(matches!(before.status.code(), Some(0 | 7)), "{stderr}");
+    assert!(stderr.contains("concurrency 9"), "{stderr}");
+}
