@@ -1,17 +1,19 @@
 //! `nexudus drift [RESOURCE...]`: reads listing pages and a sample of full
 //! records and compares every object with the embedded spec (the library's
-//! `DriftCheck`); prints the findings as a table or JSON. Exit code 0 when
-//! the spec describes everything seen, 7 when it does not, so a scheduled
-//! job can warn the spec's maintainers.
+//! `DriftCheck`); prints the findings as a table (the default), JSON, JSON
+//! lines or CSV. Exit code 0 when the spec describes everything seen, 7
+//! when it does not, so a scheduled job can warn the spec's maintainers.
 
 use std::io::Write;
 
 use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Resource};
 use nexudus_timepasses::Client;
+use serde::Serialize;
 
 use crate::args::{chosen, parse_resource, ApiArgs, Format};
 use crate::context::Context;
 use crate::failure::{Done, Failure};
+use crate::output::Columns;
 
 /// Options of `nexudus drift`.
 #[derive(Debug, clap::Args)]
@@ -38,22 +40,23 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
     // Kept until the reads are done: dropping it stops a demo server.
     let connection = ctx.connect().await?;
     let findings = check(&connection.client, args).await?;
-    // A table unless JSON is asked for (the findings are one list).
-    let json = matches!(ctx.format_or(Format::Table), Format::Json | Format::Jsonl);
-    let text = match json {
-        true => serde_json::to_string_pretty(&findings)
-            .map_err(|e| format!("cannot encode the findings: {e}"))?,
-        false => table(&findings),
+    // A table unless asked otherwise, piped or not: the findings are for
+    // people first; `-o json` for tools.
+    let written = match ctx.format_or(Format::Table) {
+        Format::Table => print_table(&findings),
+        format => write(ctx, format, &findings),
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot write to stdout: {e}"))?;
+    // A reader that went away (`| head`) does not hide the drift: the exit
+    // code still says whether there was any.
+    match written {
+        Err(failure) if !failure.is_closed_pipe() => return Err(failure),
+        _ => {}
+    }
     if findings.is_empty() {
-        eprintln!("drift: the spec describes everything seen");
+        ctx.say("drift: the spec describes everything seen");
         Ok(Done::Success)
     } else {
-        eprintln!("drift: {} findings", findings.len());
+        ctx.say(format!("drift: {} findings", findings.len()));
         Ok(Done::Drift)
     }
 }
@@ -68,6 +71,54 @@ async fn check(client: &Client, args: &Args) -> Result<Vec<Finding>, Failure> {
         read.map_err(|e| Failure::from(e).within(resource.spec().name))?;
     }
     Ok(check.findings())
+}
+
+/// The findings as [`table`] shows them, on stdout.
+fn print_table(findings: &[Finding]) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", table(findings))
+        .and_then(|()| out.flush())
+        .map_err(Failure::output)
+}
+
+/// One finding as a CSV row: the problem as the table names it, and a
+/// one-line detail.
+#[derive(Serialize)]
+struct Row<'a> {
+    schema: &'a str,
+    field: &'a str,
+    problem: &'static str,
+    detail: String,
+    count: u64,
+}
+
+/// The findings in `format` (not a table): JSON and JSON lines as the
+/// library serialises them, CSV as [`Row`]s.
+fn write(ctx: &Context, format: Format, findings: &[Finding]) -> Result<(), Failure> {
+    let columns = match ctx.columns() {
+        [] => ["schema", "field", "problem", "detail", "count"]
+            .map(String::from)
+            .to_vec(),
+        asked => asked.to_vec(),
+    };
+    let columns = Columns::Fixed(columns);
+    let mut out = ctx.output(format, columns);
+    for f in findings {
+        if format == Format::Csv {
+            let (problem, detail) = describe(&f.problem);
+            let (schema, field, count) = (f.schema.as_str(), f.field.as_str(), f.count);
+            out.write(&Row {
+                schema,
+                field,
+                problem,
+                detail,
+                count,
+            })?;
+        } else {
+            out.write(f)?;
+        }
+    }
+    out.finish()
 }
 
 /// The findings as aligned columns: schema, field, problem, detail, count.

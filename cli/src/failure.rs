@@ -134,6 +134,11 @@ impl Failure {
         Failure::new(code::OK, "")
     }
 
+    /// Whether this is [`Failure::closed_pipe`].
+    pub fn is_closed_pipe(&self) -> bool {
+        self.code == code::OK
+    }
+
     /// A write to stdout failed: quietly done when the reader went away,
     /// otherwise a failure of its own.
     pub fn output(e: std::io::Error) -> Self {

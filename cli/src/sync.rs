@@ -72,7 +72,7 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
     // Kept until the sync is done: dropping it stops a demo server.
     let connection = ctx.connect().await?;
     tokio::select! {
-        result = sync(&connection.client, &path, args) => result.map(|()| Done::Success),
+        result = sync(ctx, &connection.client, &path, args) => result.map(|()| Done::Success),
         _ = tokio::signal::ctrl_c() => {
             // The sync is dropped at an await point, never inside a
             // transaction (they hold no await), so every committed batch
@@ -125,7 +125,7 @@ impl Summary {
 }
 
 /// Syncs the chosen resources into the database at `path`, with `client`.
-async fn sync(client: &Client, path: &Path, args: &Args) -> Result<(), Failure> {
+async fn sync(ctx: &Context, client: &Client, path: &Path, args: &Args) -> Result<(), Failure> {
     let mut store = Store::open(path)?;
     let requests = Requests::default();
     let started = Instant::now();
@@ -133,18 +133,18 @@ async fn sync(client: &Client, path: &Path, args: &Args) -> Result<(), Failure> 
         let mut summary = Summary::default();
         let before = requests.get();
         let clock = Instant::now();
-        let synced = sync_one(client, &mut store, resource, args, &mut summary);
+        let synced = sync_one(ctx, client, &mut store, resource, args, &mut summary);
         let result = requests.count(synced).await;
         summary.requests = requests.get() - before;
         summary.elapsed = clock.elapsed();
-        eprintln!("{}", summary.line(name(resource)));
+        ctx.say(summary.line(name(resource)));
         result.map_err(|failure| resumable(failure.within(name(resource))))?;
     }
-    eprintln!(
+    ctx.say(format!(
         "sync: done in {:.1} s, {} requests",
         started.elapsed().as_secs_f64(),
         requests.get()
-    );
+    ));
     Ok(())
 }
 
@@ -178,6 +178,7 @@ fn sqlite_path(into: &str) -> Result<PathBuf, String> {
 
 /// One resource: changes since the checkpoint, then deletes.
 async fn sync_one(
+    ctx: &Context,
     client: &Client,
     store: &mut Store,
     resource: Resource,
@@ -191,7 +192,7 @@ async fn sync_one(
     } else {
         store.checkpoint(key)?.unwrap_or_default()
     };
-    let progress = progress(key);
+    let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
     let mut batches = changes(client, resource, &since);
     while let Some(batch) = batches.try_next().await? {
@@ -277,9 +278,10 @@ fn record_id(record: &Value) -> Option<i32> {
         .and_then(|id| i32::try_from(id).ok())
 }
 
-/// A spinner on stderr when it is a terminal; hidden otherwise.
-fn progress(key: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+/// A spinner on stderr when it is a terminal and not `quiet`; hidden
+/// otherwise.
+fn progress(key: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());

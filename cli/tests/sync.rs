@@ -667,9 +667,10 @@ async fn a_wrong_password_exits_4_naming_the_sign_in() {
 }
 
 /// Every API option reaches the client sync connects with (`-v` prints the
-/// client's own settings), whether given after `sync` or before it.
+/// client's own settings), whether given after `sync` or before it, and
+/// `--quiet` leaves stderr empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_options_reach_the_client() {
+async fn the_api_options_reach_the_client_and_quiet_is_quiet() {
     let server = start(StandIn::builder().time_passes(3).product_time_passes(3)).await;
     let db = db_path("options");
     let stderr = sync_ok(&server, &db, &["--concurrency", "7", "-v"]).await;
@@ -693,6 +694,10 @@ async fn the_api_options_reach_the_client() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("concurrency 9"), "{stderr}");
+
+    let quiet = sync(&server, &db, &["--quiet"]).await;
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "--quiet");
 }
 
 /// Ctrl-C (SIGINT) stops a sync with exit 130, saying it can resume.
