@@ -65,9 +65,9 @@ pub fn parse() -> Parsed {
     let parsed = match matches.subcommand() {
         Some((name, sub)) => match Resource::parse(name) {
             Some(resource) => resource_command(&matches, sub, resource),
-            None => Cli::from_arg_matches(&matches).and_then(other_command),
+            None => Cli::from_arg_matches(&matches).and_then(|cli| other_command(&matches, cli)),
         },
-        None => Cli::from_arg_matches(&matches).and_then(other_command),
+        None => Cli::from_arg_matches(&matches).and_then(|cli| other_command(&matches, cli)),
     };
     match parsed {
         Ok(command) => Parsed { verbose, command },
@@ -86,8 +86,9 @@ fn resource_command(
     Ok(Invocation::Records(before.then(api), resource, action))
 }
 
-/// Any other command; the API options before it go to sync and drift.
-fn other_command(cli: Cli) -> Result<Invocation, clap::Error> {
+/// Any other command; the API options before it go to sync and drift, and
+/// are refused before serve and completions, which take none.
+fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::Error> {
     let before = cli.api;
     Ok(match cli.command {
         Command::Sync(mut args) => {
@@ -98,9 +99,34 @@ fn other_command(cli: Cli) -> Result<Invocation, clap::Error> {
             args.api = before.then(args.api);
             Invocation::Drift(args)
         }
-        Command::Serve(args) => Invocation::Serve(args),
-        Command::Completions { shell } => Invocation::Completions(shell),
+        Command::Serve(args) => {
+            refuse_api_options(top, "serve")?;
+            Invocation::Serve(args)
+        }
+        Command::Completions { shell } => {
+            refuse_api_options(top, "completions")?;
+            Invocation::Completions(shell)
+        }
     })
+}
+
+/// A usage error when an API option was typed before a command that takes
+/// none (an option from the environment, such as NEXUDUS_BASE_URL, is fine).
+fn refuse_api_options(top: &clap::ArgMatches, name: &str) -> Result<(), clap::Error> {
+    let options = ApiArgs::augment_args(clap::Command::new("api"));
+    let typed = options.get_arguments().find(|arg| {
+        top.value_source(arg.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+    });
+    match typed {
+        None => Ok(()),
+        Some(arg) => Err(clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!(
+                "--{} is an option of the commands that talk to the API; `{name}` takes none",
+                arg.get_long().unwrap_or(arg.get_id().as_str())
+            ),
+        )),
+    }
 }
 
 /// `nexudus [GLOBAL] <RESOURCE> <ACTION> [ARGS]`.
