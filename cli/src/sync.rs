@@ -68,7 +68,8 @@ fn name(resource: Resource) -> &'static str {
 /// `nexudus sync`: connects, syncs, and stops cleanly on Ctrl-C (exit
 /// code 130).
 pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
-    let path = sqlite_path(&args.into)?;
+    // A database that is not SQLite is a bad value: a usage error.
+    let path = sqlite_path(&args.into).map_err(Failure::usage)?;
     // Kept until the sync is done: dropping it stops a demo server.
     let connection = ctx.connect().await?;
     tokio::select! {

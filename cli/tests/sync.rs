@@ -585,8 +585,8 @@ async fn postgres_is_refused_with_a_clear_message() {
         .output()
         .await
         .unwrap();
-    assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a usage error: {stderr}");
     assert!(
         stderr.contains("not supported") && stderr.contains("sqlite:PATH"),
         "{stderr}"
