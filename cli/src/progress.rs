@@ -191,6 +191,12 @@ pub fn counts() -> String {
     )
 }
 
+/// Requests sent so far (every attempt, retries included), for summaries
+/// that count their own part.
+pub fn requests() -> u64 {
+    ATTEMPTS.load(Ordering::Relaxed)
+}
+
 /// `n` records, with the right noun.
 pub fn records(n: u64, name: &str) -> String {
     format!("{n} {name} {}", plural(n, "record", "records"))

@@ -13,7 +13,6 @@
 //! scans every Id (`gone`) and deletes the rows of records that no longer
 //! exist; `--full` reloads everything and deletes the rows it did not see.
 
-mod counter;
 mod schema;
 mod store;
 
@@ -31,7 +30,7 @@ use serde_json::Value;
 use crate::args::{chosen, parse_resource, ApiArgs};
 use crate::context::Context;
 use crate::failure::{Done, Failure};
-use counter::Requests;
+use crate::progress;
 use store::{Outcome, Store};
 
 /// What to do after a failure that running again can mend.
@@ -128,15 +127,12 @@ impl Summary {
 /// Syncs the chosen resources into the database at `path`, with `client`.
 async fn sync(ctx: &Context, client: &Client, path: &Path, args: &Args) -> Result<(), Failure> {
     let mut store = Store::open(path)?;
-    let requests = Requests::default();
-    let started = Instant::now();
+    let (started, first) = (Instant::now(), progress::requests());
     for resource in chosen(&args.resources) {
         let mut summary = Summary::default();
-        let before = requests.get();
-        let clock = Instant::now();
-        let synced = sync_one(ctx, client, &mut store, resource, args, &mut summary);
-        let result = requests.count(synced).await;
-        summary.requests = requests.get() - before;
+        let (clock, before) = (Instant::now(), progress::requests());
+        let result = sync_one(ctx, client, &mut store, resource, args, &mut summary).await;
+        summary.requests = progress::requests() - before;
         summary.elapsed = clock.elapsed();
         ctx.say(summary.line(name(resource)));
         result.map_err(|failure| resumable(failure.within(name(resource))))?;
@@ -144,7 +140,7 @@ async fn sync(ctx: &Context, client: &Client, path: &Path, args: &Args) -> Resul
     ctx.say(format!(
         "sync: done in {:.1} s, {} requests",
         started.elapsed().as_secs_f64(),
-        requests.get()
+        progress::requests() - first
     ));
     Ok(())
 }
@@ -196,22 +192,9 @@ async fn sync_one(
     let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
     let mut batches = changes(client, resource, &since);
-    while let Some(batch) = batches.try_next().await? {
-        let (listed, checkpoint) = batch;
+    while let Some((listed, checkpoint)) = batches.try_next().await? {
         summary.read += listed.len() as u64;
-        // A record whose stored UpdatedOn is the listing's is already
-        // stored as it is: no need to fetch it (unless reloading).
-        let ids: Vec<i32> = if args.full {
-            listed.iter().map(|(id, _)| *id).collect()
-        } else {
-            let ids: Vec<i32> = listed.iter().map(|(id, _)| *id).collect();
-            let stored = store.updated_on(&table, &ids)?;
-            listed
-                .iter()
-                .filter(|(id, at)| at.is_none() || stored.get(id) != at.as_ref())
-                .map(|(id, _)| *id)
-                .collect()
-        };
+        let ids = to_fetch(store, &table, &listed, args.full)?;
         let records = full_records(client, resource, &ids).await?;
         let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
         // Listed, then gone before the batch get: the server confirms it
@@ -244,23 +227,7 @@ async fn sync_one(
         progress.set_message(format!("{key}: {} records read", summary.read));
     }
     if args.full {
-        // Rows not seen by a full walk are of records that no longer
-        // exist; a batch get confirms each before its row goes.
-        let unseen: Vec<i32> = store
-            .ids(&table)?
-            .into_iter()
-            .filter(|id| !seen.contains(id))
-            .collect();
-        let found: HashSet<i32> = full_records(client, resource, &unseen)
-            .await?
-            .iter()
-            .filter_map(record_id)
-            .collect();
-        let gone: Vec<i32> = unseen
-            .into_iter()
-            .filter(|id| !found.contains(id))
-            .collect();
-        summary.deleted += store.apply(&table, &[], &gone, None)?.1;
+        summary.deleted += delete_unseen(client, store, &table, resource, &seen).await?;
     } else if args.detect_deletes {
         progress.set_message(format!("{key}: scanning Ids for deletes"));
         let known = store.ids(&table)?;
@@ -270,6 +237,53 @@ async fn sync_one(
     progress.finish_and_clear();
     summary.rows = store.count(&table)?;
     Ok(())
+}
+
+/// The Ids of a listing batch whose full records to fetch: all of them
+/// when reloading, else those whose stored `UpdatedOn` is not the
+/// listing's (a record stored as it is needs no fetch).
+fn to_fetch(
+    store: &Store,
+    table: &store::Table,
+    listed: &[(i32, Option<String>)],
+    full: bool,
+) -> Result<Vec<i32>, Failure> {
+    let ids: Vec<i32> = listed.iter().map(|(id, _)| *id).collect();
+    if full {
+        return Ok(ids);
+    }
+    let stored = store.updated_on(table, &ids)?;
+    Ok(listed
+        .iter()
+        .filter(|(id, at)| at.is_none() || stored.get(id) != at.as_ref())
+        .map(|(id, _)| *id)
+        .collect())
+}
+
+/// After a full walk: deletes the rows of records it did not see, each
+/// confirmed gone by a batch get first; the count deleted.
+async fn delete_unseen(
+    client: &Client,
+    store: &mut Store,
+    table: &store::Table,
+    resource: Resource,
+    seen: &HashSet<i32>,
+) -> Result<u64, Failure> {
+    let unseen: Vec<i32> = store
+        .ids(table)?
+        .into_iter()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    let found: HashSet<i32> = full_records(client, resource, &unseen)
+        .await?
+        .iter()
+        .filter_map(record_id)
+        .collect();
+    let gone: Vec<i32> = unseen
+        .into_iter()
+        .filter(|id| !found.contains(id))
+        .collect();
+    Ok(store.apply(table, &[], &gone, None)?.1)
 }
 
 fn record_id(record: &Value) -> Option<i32> {
