@@ -1,6 +1,6 @@
-//! The command line, as clap derive types: global options, the resources'
+//! The command line, as clap derive types: the API options, the resources'
 //! actions, and the other subcommands (`serve`, `sync`, `drift`,
-//! `completions`). The resource subcommands come from the registry
+//! `completions`); resource names as sync and drift take them. The resource subcommands come from the registry
 //! (`nexudus_timepasses::spec::RESOURCES`): one per resource, named as its
 //! path names it, with its other spellings as aliases.
 
@@ -35,25 +35,44 @@ pub fn command() -> clap::Command {
     })
 }
 
-/// What the command line asks for: a resource's action, or another command.
-pub enum Parsed {
-    /// `nexudus <RESOURCE> <ACTION>`, with the API options and `-v`s.
-    Resource(Global, u8, Resource, Action),
-    /// Any other command.
-    Other(Cli),
+/// What the command line asks for, with the API options given before the
+/// subcommand merged into those given after it.
+pub struct Parsed {
+    /// `-v`s: 1 traces requests, 2 everything.
+    pub verbose: u8,
+    /// The command.
+    pub command: Invocation,
+}
+
+/// A command and its options.
+pub enum Invocation {
+    /// `nexudus <RESOURCE> <ACTION>`.
+    Records(ApiArgs, Resource, Action),
+    /// `nexudus sync`.
+    Sync(crate::sync::Args),
+    /// `nexudus drift`.
+    Drift(crate::drift::Args),
+    /// `nexudus serve`.
+    Serve(crate::serve::Args),
+    /// `nexudus completions SHELL`.
+    Completions(clap_complete::Shell),
 }
 
 /// Parses the process's arguments (exiting with clap's usage error or help).
 pub fn parse() -> Parsed {
     let matches = command().get_matches();
+    let verbose = matches.get_count("verbose");
     let parsed = match matches.subcommand() {
         Some((name, sub)) => match Resource::parse(name) {
             Some(resource) => resource_command(&matches, sub, resource),
-            None => Cli::from_arg_matches(&matches).map(Parsed::Other),
+            None => Cli::from_arg_matches(&matches).and_then(|cli| other_command(&matches, cli)),
         },
-        None => Cli::from_arg_matches(&matches).map(Parsed::Other),
+        None => Cli::from_arg_matches(&matches).and_then(|cli| other_command(&matches, cli)),
     };
-    parsed.unwrap_or_else(|e| e.format(&mut command()).exit())
+    match parsed {
+        Ok(command) => Parsed { verbose, command },
+        Err(e) => e.format(&mut command()).exit(),
+    }
 }
 
 /// A resource's command from its matches and the top level's.
@@ -61,16 +80,53 @@ fn resource_command(
     top: &clap::ArgMatches,
     sub: &clap::ArgMatches,
     resource: Resource,
-) -> Result<Parsed, clap::Error> {
-    let before = Global::from_arg_matches(top)?;
-    let verbose = top.get_count("verbose");
-    let ResourceArgs { global, action } = ResourceArgs::from_arg_matches(sub)?;
-    Ok(Parsed::Resource(
-        before.then(global),
-        verbose,
-        resource,
-        action,
-    ))
+) -> Result<Invocation, clap::Error> {
+    let before = ApiArgs::from_arg_matches(top)?;
+    let ResourceArgs { api, action } = ResourceArgs::from_arg_matches(sub)?;
+    Ok(Invocation::Records(before.then(api), resource, action))
+}
+
+/// Any other command; the API options before it go to sync and drift, and
+/// are refused before serve and completions, which take none.
+fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::Error> {
+    let before = cli.api;
+    Ok(match cli.command {
+        Command::Sync(mut args) => {
+            args.api = before.then(args.api);
+            Invocation::Sync(args)
+        }
+        Command::Drift(mut args) => {
+            args.api = before.then(args.api);
+            Invocation::Drift(args)
+        }
+        Command::Serve(args) => {
+            refuse_api_options(top, "serve")?;
+            Invocation::Serve(args)
+        }
+        Command::Completions { shell } => {
+            refuse_api_options(top, "completions")?;
+            Invocation::Completions(shell)
+        }
+    })
+}
+
+/// A usage error when an API option was typed before a command that takes
+/// none (an option from the environment, such as NEXUDUS_BASE_URL, is fine).
+fn refuse_api_options(top: &clap::ArgMatches, name: &str) -> Result<(), clap::Error> {
+    let options = ApiArgs::augment_args(clap::Command::new("api"));
+    let typed = options.get_arguments().find(|arg| {
+        top.value_source(arg.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+    });
+    match typed {
+        None => Ok(()),
+        Some(arg) => Err(clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!(
+                "--{} is an option of the commands that talk to the API; `{name}` takes none",
+                arg.get_long().unwrap_or(arg.get_id().as_str())
+            ),
+        )),
+    }
 }
 
 /// `nexudus [GLOBAL] <RESOURCE> <ACTION> [ARGS]`.
@@ -79,7 +135,7 @@ fn resource_command(
 pub struct Cli {
     /// Options of the commands that talk to the API, given before the subcommand.
     #[command(flatten)]
-    pub global: Global,
+    pub api: ApiArgs,
     /// Trace requests on stderr (-v requests, -vv everything).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -90,9 +146,9 @@ pub struct Cli {
 
 /// Options of the commands that talk to the API (not `serve`, which takes
 /// none of them): they may stand before the subcommand or after it, where
-/// they win ([`Global::then`]).
+/// they win ([`ApiArgs::then`]).
 #[derive(Clone, Debug, Args)]
-pub struct Global {
+pub struct ApiArgs {
     /// The API's base URL.
     #[arg(long, env = "NEXUDUS_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
@@ -131,10 +187,10 @@ pub struct Global {
     pub demo_records: Option<usize>,
 }
 
-impl Global {
+impl ApiArgs {
     /// These options, overridden by those given after the subcommand.
-    pub fn then(self, after: Global) -> Global {
-        Global {
+    pub fn then(self, after: ApiArgs) -> ApiArgs {
+        ApiArgs {
             base_url: after.base_url.or(self.base_url),
             password_stdin: self.password_stdin || after.password_stdin,
             output: after.output.or(self.output),
@@ -188,7 +244,7 @@ pub enum Command {
 pub struct ResourceArgs {
     /// The API options, given after the resource.
     #[command(flatten)]
-    pub global: Global,
+    pub api: ApiArgs,
     /// What to do with the records.
     #[command(subcommand)]
     pub action: Action,
@@ -303,4 +359,63 @@ pub struct RunArgs {
     /// A parameter of the command, repeatable: `--param Name=Value`.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+}
+
+/// A resource named on the command line (sync, drift): case, `-` and `_`
+/// do not matter, and the singular is accepted.
+pub fn parse_resource(text: &str) -> Result<Resource, String> {
+    let fold = |t: &str| {
+        let folded: String = t
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        folded.strip_suffix("es").unwrap_or(&folded).to_owned()
+    };
+    let wanted = fold(text);
+    Resource::ALL
+        .into_iter()
+        .find(|r| fold(r.spec().name) == wanted)
+        .ok_or_else(|| {
+            let names: Vec<&str> = RESOURCES.iter().map(|r| r.name).collect();
+            format!("unknown resource {text:?}: use {}", names.join(", "))
+        })
+}
+
+/// The resources asked for, in the order given, each once; none: all.
+pub fn chosen(resources: &[Resource]) -> Vec<Resource> {
+    let asked = if resources.is_empty() {
+        &Resource::ALL[..]
+    } else {
+        resources
+    };
+    let mut out = Vec::new();
+    for r in asked {
+        if !out.contains(r) {
+            out.push(*r);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_have_aliases() {
+        for text in ["timepasses", "time-passes", "TimePass", "time_passes"] {
+            assert_eq!(parse_resource(text), Ok(Resource::TimePasses));
+        }
+        assert_eq!(
+            parse_resource("coworker-time-passes"),
+            Ok(Resource::CoworkerTimePasses)
+        );
+        assert_eq!(
+            parse_resource("ProductTimePasses"),
+            Ok(Resource::ProductTimePasses)
+        );
+        assert!(parse_resource("passes").is_err());
+        assert_eq!(chosen(&[]), Resource::ALL.to_vec());
+    }
 }

@@ -1,31 +1,32 @@
 //! `nexudus drift [RESOURCE...]`: reads listing pages and a sample of full
 //! records and compares every object with the embedded spec (the library's
-//! `DriftCheck`); prints the findings as a table or JSON. Exit code 0 when
-//! the spec describes everything seen, 7 when it does not, so a scheduled
-//! job can warn the spec's maintainers.
+//! `DriftCheck`); prints the findings as a table (the default), JSON, JSON
+//! lines or CSV. Exit code 0 when the spec describes everything seen, 7
+//! when it does not, so a scheduled job can warn the spec's maintainers.
 
 use std::io::Write;
 
 use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Resource};
 use nexudus_timepasses::Client;
+use serde::Serialize;
 
-use crate::failure::Failure;
-use crate::sync::{chosen, parse_resource};
-
-/// The exit code when the spec does not describe everything seen.
-pub const DRIFT: u8 = 7;
+use crate::args::{chosen, parse_resource, ApiArgs, Format};
+use crate::context::Context;
+use crate::failure::{Done, Failure};
+use crate::output::Columns;
 
 /// Options of `nexudus drift`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The API options, given after the command.
     #[command(flatten)]
-    pub global: crate::args::Global,
+    pub api: ApiArgs,
     /// Resources to check: timepasses, coworkertimepasses, producttimepasses
     /// (also spelled time-passes, ...); none: all three.
     #[arg(value_name = "RESOURCE", value_parser = parse_resource)]
     resources: Vec<Resource>,
-    /// Listing pages to read per resource.
+    /// Listing pages to read per resource (more when the sample needs
+    /// their Ids).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pages: u32,
     /// Full records to read per resource (batch gets of up to 100 Ids).
@@ -33,37 +34,91 @@ pub struct Args {
     sample: u64,
 }
 
-/// Checks the chosen resources with `client` and prints the findings.
-/// Returns the exit code: 0 when the spec describes everything seen, 7 when not.
-pub async fn run(client: &Client, args: &Args, json: bool) -> Result<u8, Failure> {
+/// `nexudus drift`: checks the chosen resources and prints the findings;
+/// [`Done::Drift`] when there are any.
+pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
+    // Kept until the reads are done: dropping it stops a demo server.
+    let connection = ctx.connect().await?;
+    let findings = check(&connection.client, args).await?;
+    // A table unless asked otherwise, piped or not: the findings are for
+    // people first; `-o json` for tools.
+    let written = match ctx.format_or(Format::Table) {
+        Format::Table => print_table(&findings),
+        format => write(ctx, format, &findings),
+    };
+    // A reader that went away (`| head`) does not hide the drift: the exit
+    // code still says whether there was any.
+    match written {
+        Err(failure) if !failure.is_closed_pipe() => return Err(failure),
+        _ => {}
+    }
+    if findings.is_empty() {
+        ctx.say("drift: the spec describes everything seen");
+        Ok(Done::Success)
+    } else {
+        ctx.say(format!("drift: {} findings", findings.len()));
+        Ok(Done::Drift)
+    }
+}
+
+/// Reads every chosen resource into one check; its findings.
+async fn check(client: &Client, args: &Args) -> Result<Vec<Finding>, Failure> {
     let mut check = DriftCheck::new();
     let size = client.page_size().get();
     let sample = usize::try_from(args.sample).unwrap_or(usize::MAX);
     for resource in chosen(&args.resources) {
         let read = check.read(client, resource, args.pages, size, sample).await;
-        read.map_err(|e| {
-            let failure = Failure::from(e);
-            let message = format!("{}: {}", crate::sync::name(resource), failure.message);
-            Failure { message, ..failure }
-        })?;
+        read.map_err(|e| Failure::from(e).within(resource.spec().name))?;
     }
-    let findings = check.findings();
-    let text = match json {
-        true => serde_json::to_string_pretty(&findings)
-            .map_err(|e| format!("cannot encode the findings: {e}"))?,
-        false => table(&findings),
-    };
+    Ok(check.findings())
+}
+
+/// The findings as [`table`] shows them, on stdout.
+fn print_table(findings: &[Finding]) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
+    writeln!(out, "{}", table(findings))
         .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot write to stdout: {e}"))?;
-    if findings.is_empty() {
-        eprintln!("drift: the spec describes everything seen");
-        Ok(0)
-    } else {
-        eprintln!("drift: {} findings", findings.len());
-        Ok(DRIFT)
+        .map_err(Failure::output)
+}
+
+/// One finding as a CSV row: the problem as the table names it, and a
+/// one-line detail.
+#[derive(Serialize)]
+struct Row<'a> {
+    schema: &'a str,
+    field: &'a str,
+    problem: &'static str,
+    detail: String,
+    count: u64,
+}
+
+/// The findings in `format` (not a table): JSON and JSON lines as the
+/// library serialises them, CSV as [`Row`]s.
+fn write(ctx: &Context, format: Format, findings: &[Finding]) -> Result<(), Failure> {
+    let columns = match ctx.columns() {
+        [] => ["schema", "field", "problem", "detail", "count"]
+            .map(String::from)
+            .to_vec(),
+        asked => asked.to_vec(),
+    };
+    let columns = Columns::Fixed(columns);
+    let mut out = ctx.output(format, columns);
+    for f in findings {
+        if format == Format::Csv {
+            let (problem, detail) = describe(&f.problem);
+            let (schema, field, count) = (f.schema.as_str(), f.field.as_str(), f.count);
+            out.write(&Row {
+                schema,
+                field,
+                problem,
+                detail,
+                count,
+            })?;
+        } else {
+            out.write(f)?;
+        }
     }
+    out.finish()
 }
 
 /// The findings as aligned columns: schema, field, problem, detail, count.

@@ -1,8 +1,8 @@
 //! What long work shows on stderr: a progress bar (only when stderr is a
-//! terminal), the `-v` trace, and the one-line summary, whose retry and
-//! throttling counts come from the library's own request spans through a
-//! small tracing layer (the library has one request path, so its spans
-//! count every attempt).
+//! terminal), the `-v` trace (requests, and the client's settings), and
+//! the one-line summary, whose retry and throttling counts come from the
+//! library's own request spans through a small tracing layer (the library
+//! has one request path, so its spans count every attempt).
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,7 +29,10 @@ pub fn init(verbose: u8, color: bool) {
         Counting.with_filter(Targets::new().with_target("nexudus_timepasses", Level::DEBUG));
     let trace = (verbose > 0).then(|| {
         let targets = match verbose {
-            1 => Targets::new().with_target("nexudus_timepasses", Level::DEBUG),
+            // The library's requests, and the client the command built.
+            1 => Targets::new()
+                .with_target("nexudus_timepasses", Level::DEBUG)
+                .with_target("nexudus", Level::DEBUG),
             _ => Targets::new().with_default(Level::TRACE),
         };
         tracing_subscriber::fmt::layer()
@@ -186,6 +189,12 @@ pub fn counts() -> String {
         plural(requests, "request", "requests"),
         plural(retries, "retry", "retries"),
     )
+}
+
+/// Requests sent so far (every attempt, retries included), for summaries
+/// that count their own part.
+pub fn requests() -> u64 {
+    ATTEMPTS.load(Ordering::Relaxed)
 }
 
 /// `n` records, with the right noun.

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use nexudus_timepasses::stand_in::{StandIn, DEFAULT_EMAIL, DEFAULT_PASSWORD};
 
+use crate::failure::{Done, Failure};
+
 /// Options of `nexudus serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,7 +53,8 @@ pub struct Args {
     totp: Option<String>,
 }
 
-pub async fn run(args: Args) -> Result<(), String> {
+/// `nexudus serve`: serves until SIGINT or SIGTERM.
+pub async fn run(args: Args) -> Result<Done, Failure> {
     let mut builder = StandIn::builder()
         .port(args.port)
         .seed(args.seed)
@@ -81,7 +84,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     announce(server.base_url())?;
     stopped().await?;
     server.shutdown().await;
-    Ok(())
+    Ok(Done::Success)
 }
 
 /// The one line other tools wait for, flushed at once.

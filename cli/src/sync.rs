@@ -13,35 +13,35 @@
 //! scans every Id (`gone`) and deletes the rows of records that no longer
 //! exist; `--full` reloads everything and deletes the rows it did not see.
 
-mod counter;
 mod schema;
 mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nexudus_timepasses::spec::{Resource, ResourceVisitor, RESOURCES};
-use nexudus_timepasses::ResourceHandle;
-
-use crate::failure::{code, Failure};
-use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record};
+use nexudus_timepasses::spec::{Resource, ResourceVisitor, BATCH_IDS};
+use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record, ResourceHandle};
 use serde_json::Value;
 
-pub use counter::Requests;
+use crate::args::{chosen, parse_resource, ApiArgs};
+use crate::context::Context;
+use crate::failure::{Done, Failure};
+use crate::progress;
 use store::{Outcome, Store};
 
-use nexudus_timepasses::spec::BATCH_IDS;
+/// What to do after a failure that running again can mend.
+const RESUME: &str = "committed batches are kept; run the same command to resume";
 
 /// Options of `nexudus sync`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The API options, given after the command.
     #[command(flatten)]
-    pub global: crate::args::Global,
+    pub api: ApiArgs,
     /// The database: `sqlite:PATH` (created when missing).
     #[arg(long, value_name = "sqlite:PATH")]
     into: String,
@@ -59,59 +59,25 @@ pub struct Args {
     detect_deletes: bool,
 }
 
-/// A resource named on the command line: case, `-` and `_` do not matter,
-/// and the singular is accepted.
-pub fn parse_resource(text: &str) -> Result<Resource, String> {
-    let fold = |t: &str| {
-        let folded: String = t
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        folded.strip_suffix("es").unwrap_or(&folded).to_owned()
-    };
-    let wanted = fold(text);
-    Resource::ALL
-        .into_iter()
-        .find(|r| fold(r.spec().name) == wanted)
-        .ok_or_else(|| {
-            let names: Vec<&str> = RESOURCES.iter().map(|r| r.name).collect();
-            format!("unknown resource {text:?}: use {}", names.join(", "))
-        })
-}
-
-/// The resources asked for, in the order given, each once; none: all.
-pub fn chosen(resources: &[Resource]) -> Vec<Resource> {
-    let mut out = Vec::new();
-    for r in if resources.is_empty() {
-        &Resource::ALL[..]
-    } else {
-        resources
-    } {
-        if !out.contains(r) {
-            out.push(*r);
-        }
-    }
-    out
-}
-
 /// The command-line name of a resource, also its table's name.
-pub fn name(resource: Resource) -> &'static str {
+fn name(resource: Resource) -> &'static str {
     resource.spec().name
 }
 
-/// `nexudus sync` from the command line: runs, and stops cleanly on
-/// Ctrl-C (exit code 130). Returns the exit code.
-pub async fn command(client: &Client, args: &Args) -> Result<u8, Failure> {
-    sqlite_path(&args.into)?;
+/// `nexudus sync`: connects, syncs, and stops cleanly on Ctrl-C (exit
+/// code 130).
+pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
+    // A database that is not SQLite is a bad value: a usage error.
+    let path = sqlite_path(&args.into).map_err(Failure::usage)?;
+    // Kept until the sync is done: dropping it stops a demo server.
+    let connection = ctx.connect().await?;
     tokio::select! {
-        result = run(client, args) => result.map(|()| 0),
+        result = sync(ctx, &connection.client, &path, args) => result.map(|()| Done::Success),
         _ = tokio::signal::ctrl_c() => {
-            // The run is dropped at an await point, never inside a
+            // The sync is dropped at an await point, never inside a
             // transaction (they hold no await), so every committed batch
             // stands with its checkpoint.
-            eprintln!("nexudus: interrupted; committed batches are kept, run the same command to resume");
-            Ok(130)
+            Err(Failure::interrupted().hint(RESUME))
         }
     }
 }
@@ -158,42 +124,34 @@ impl Summary {
     }
 }
 
-/// Syncs the chosen resources into the database of `args`, with `client`.
-pub async fn run(client: &Client, args: &Args) -> Result<(), Failure> {
-    let path = sqlite_path(&args.into)?;
-    let mut store = Store::open(&path)?;
-    let requests = Requests::default();
-    let started = Instant::now();
+/// Syncs the chosen resources into the database at `path`, with `client`.
+async fn sync(ctx: &Context, client: &Client, path: &Path, args: &Args) -> Result<(), Failure> {
+    let mut store = Store::open(path)?;
+    let (started, first) = (Instant::now(), progress::requests());
     for resource in chosen(&args.resources) {
         let mut summary = Summary::default();
-        let before = requests.get();
-        let clock = Instant::now();
-        let result = requests
-            .count(sync_one(client, &mut store, resource, args, &mut summary))
-            .await;
-        summary.requests = requests.get() - before;
+        let (clock, before) = (Instant::now(), progress::requests());
+        let result = sync_one(ctx, client, &mut store, resource, args, &mut summary).await;
+        summary.requests = progress::requests() - before;
         summary.elapsed = clock.elapsed();
-        eprintln!("{}", summary.line(name(resource)));
-        result.map_err(|failure| resumable(failure, name(resource)))?;
+        ctx.say(summary.line(name(resource)));
+        result.map_err(|failure| resumable(failure.within(name(resource))))?;
     }
-    eprintln!(
+    ctx.say(format!(
         "sync: done in {:.1} s, {} requests",
         started.elapsed().as_secs_f64(),
-        requests.get()
-    );
+        progress::requests() - first
+    ));
     Ok(())
 }
 
-/// A resource's failure, naming it; where running again can succeed (the
-/// server or the network failed), it says that committed batches are kept.
-fn resumable(failure: Failure, resource: &str) -> Failure {
-    let message = format!("{resource}: {}", failure.message);
-    let again = matches!(failure.code, code::OTHER | code::UNAVAILABLE);
-    match (again, failure.hint) {
-        (true, _) => Failure::new(failure.code, message)
-            .hint("committed batches are kept; run the same command to resume"),
-        (false, Some(hint)) => Failure::new(failure.code, message).hint(hint),
-        (false, None) => Failure::new(failure.code, message),
+/// A failure that running again can mend (the server or the network
+/// failed) says that committed batches are kept; others keep their hint.
+fn resumable(failure: Failure) -> Failure {
+    if failure.transient {
+        failure.hint(RESUME)
+    } else {
+        failure
     }
 }
 
@@ -217,6 +175,7 @@ fn sqlite_path(into: &str) -> Result<PathBuf, String> {
 
 /// One resource: changes since the checkpoint, then deletes.
 async fn sync_one(
+    ctx: &Context,
     client: &Client,
     store: &mut Store,
     resource: Resource,
@@ -230,25 +189,12 @@ async fn sync_one(
     } else {
         store.checkpoint(key)?.unwrap_or_default()
     };
-    let progress = progress(key);
+    let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
     let mut batches = changes(client, resource, &since);
-    while let Some(batch) = batches.try_next().await? {
-        let (listed, checkpoint) = batch;
+    while let Some((listed, checkpoint)) = batches.try_next().await? {
         summary.read += listed.len() as u64;
-        // A record whose stored UpdatedOn is the listing's is already
-        // stored as it is: no need to fetch it (unless reloading).
-        let ids: Vec<i32> = if args.full {
-            listed.iter().map(|(id, _)| *id).collect()
-        } else {
-            let ids: Vec<i32> = listed.iter().map(|(id, _)| *id).collect();
-            let stored = store.updated_on(&table, &ids)?;
-            listed
-                .iter()
-                .filter(|(id, at)| at.is_none() || stored.get(id) != at.as_ref())
-                .map(|(id, _)| *id)
-                .collect()
-        };
+        let ids = to_fetch(store, &table, &listed, args.full)?;
         let records = full_records(client, resource, &ids).await?;
         let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
         // Listed, then gone before the batch get: the server confirms it
@@ -281,23 +227,7 @@ async fn sync_one(
         progress.set_message(format!("{key}: {} records read", summary.read));
     }
     if args.full {
-        // Rows not seen by a full walk are of records that no longer
-        // exist; a batch get confirms each before its row goes.
-        let unseen: Vec<i32> = store
-            .ids(&table)?
-            .into_iter()
-            .filter(|id| !seen.contains(id))
-            .collect();
-        let found: HashSet<i32> = full_records(client, resource, &unseen)
-            .await?
-            .iter()
-            .filter_map(record_id)
-            .collect();
-        let gone: Vec<i32> = unseen
-            .into_iter()
-            .filter(|id| !found.contains(id))
-            .collect();
-        summary.deleted += store.apply(&table, &[], &gone, None)?.1;
+        summary.deleted += delete_unseen(client, store, &table, resource, &seen).await?;
     } else if args.detect_deletes {
         progress.set_message(format!("{key}: scanning Ids for deletes"));
         let known = store.ids(&table)?;
@@ -309,6 +239,53 @@ async fn sync_one(
     Ok(())
 }
 
+/// The Ids of a listing batch whose full records to fetch: all of them
+/// when reloading, else those whose stored `UpdatedOn` is not the
+/// listing's (a record stored as it is needs no fetch).
+fn to_fetch(
+    store: &Store,
+    table: &store::Table,
+    listed: &[(i32, Option<String>)],
+    full: bool,
+) -> Result<Vec<i32>, Failure> {
+    let ids: Vec<i32> = listed.iter().map(|(id, _)| *id).collect();
+    if full {
+        return Ok(ids);
+    }
+    let stored = store.updated_on(table, &ids)?;
+    Ok(listed
+        .iter()
+        .filter(|(id, at)| at.is_none() || stored.get(id) != at.as_ref())
+        .map(|(id, _)| *id)
+        .collect())
+}
+
+/// After a full walk: deletes the rows of records it did not see, each
+/// confirmed gone by a batch get first; the count deleted.
+async fn delete_unseen(
+    client: &Client,
+    store: &mut Store,
+    table: &store::Table,
+    resource: Resource,
+    seen: &HashSet<i32>,
+) -> Result<u64, Failure> {
+    let unseen: Vec<i32> = store
+        .ids(table)?
+        .into_iter()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    let found: HashSet<i32> = full_records(client, resource, &unseen)
+        .await?
+        .iter()
+        .filter_map(record_id)
+        .collect();
+    let gone: Vec<i32> = unseen
+        .into_iter()
+        .filter(|id| !found.contains(id))
+        .collect();
+    Ok(store.apply(table, &[], &gone, None)?.1)
+}
+
 fn record_id(record: &Value) -> Option<i32> {
     record
         .get("Id")
@@ -316,9 +293,10 @@ fn record_id(record: &Value) -> Option<i32> {
         .and_then(|id| i32::try_from(id).ok())
 }
 
-/// A spinner on stderr when it is a terminal; hidden otherwise.
-fn progress(key: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+/// A spinner on stderr when it is a terminal and not `quiet`; hidden
+/// otherwise.
+fn progress(key: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -414,23 +392,6 @@ async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resources_have_aliases() {
-        for text in ["timepasses", "time-passes", "TimePass", "time_passes"] {
-            assert_eq!(parse_resource(text), Ok(Resource::TimePasses));
-        }
-        assert_eq!(
-            parse_resource("coworker-time-passes"),
-            Ok(Resource::CoworkerTimePasses)
-        );
-        assert_eq!(
-            parse_resource("ProductTimePasses"),
-            Ok(Resource::ProductTimePasses)
-        );
-        assert!(parse_resource("passes").is_err());
-        assert_eq!(chosen(&[]), Resource::ALL.to_vec());
-    }
 
     #[test]
     fn into_takes_sqlite_and_refuses_the_rest() {

@@ -898,6 +898,10 @@ fn serve_help_shows_only_what_a_server_takes_and_api_options_go_anywhere() {
         );
     }
     assert!(serve.stdout.contains("--port"), "{}", serve.stdout);
+    // Typed before `serve`, an API option is a usage error, not ignored.
+    let refused = run(&["--page-size", "5", "serve", "--port", "0"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--page-size"), "{}", refused.stderr);
     // Before the resource, between resource and action, after the action.
     for args in [
         &["--demo", "-o", "csv", "timepasses", "list", "--limit", "1"][..],
@@ -925,6 +929,8 @@ fn help_completions_quiet_and_aliases() {
         "4  authentication",
         "5  the server refused",
         "6  throttled",
+        "7  drift",
+        "130  sync interrupted",
     ] {
         assert!(
             help.stdout.contains(code),

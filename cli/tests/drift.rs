@@ -266,3 +266,110 @@ async fn a_sample_above_one_batch_is_read_in_several() {
     // Three listing pages of 100 for 250 Ids, then three batch gets.
     assert_eq!(server.stats().gets - before, 6, "{stderr}");
 }
+
+/// Every API option reaches the client drift connects with (`-v` prints
+/// the client's own settings), whether given after `drift` or before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_options_reach_the_client() {
+    let server = start(StandIn::builder().time_passes(3).product_time_passes(3)).await;
+    let after = drift(
+        &["--concurrency", "7", "--page-size", "30", "-v"],
+        Some(&server),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&after.stderr);
+    assert!(matches!(after.status.code(), Some(0 | 7)), "{stderr}");
+    assert!(
+        stderr.contains("concurrency 7, page size 30 (30 when streaming)"),
+        "{stderr}"
+    );
+
+    let before = Command::new(BIN)
+        .args([
+            "--concurrency",
+            "9",
+            "-v",
+            "drift",
+            "--reads-per-minute",
+            "0",
+        ])
+        .args(["--base-url", server.base_url()])
+        .env_remove("NEXUDUS_TOKEN")
+        .env("NEXUDUS_EMAIL", server.email())
+        .env("NEXUDUS_PASSWORD", server.password())
+        .kill_on_drop(true)
+        .output();
+    let before = tokio::time::timeout(Duration::from_secs(300), before)
+        .await
+        .expect("drift finishes in time")
+        .expect("drift runs");
+    let stderr = String::from_utf8_lossy(&before.stderr);
+    assert!(matches!(before.status.code(), Some(0 | 7)), "{stderr}");
+    assert!(stderr.contains("concurrency 9"), "{stderr}");
+}
+
+/// `-o jsonl` gives one finding a line, `-o csv` a header and a row each,
+/// and `--quiet` leaves stderr empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_come_in_every_format() {
+    let drifted = start(
+        StandIn::builder()
+            .time_passes(4)
+            .coworker_time_passes(4)
+            .product_time_passes(4),
+    )
+    .await;
+    let json = drift(&["timepasses", "-o", "json"], Some(&drifted)).await;
+    let findings: Vec<Value> = serde_json::from_slice(&json.stdout).expect("a JSON array");
+    assert!(!findings.is_empty());
+
+    let jsonl = drift(&["timepasses", "-o", "jsonl", "--quiet"], Some(&drifted)).await;
+    assert_eq!(jsonl.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&jsonl.stderr), "", "--quiet");
+    let lines: Vec<Value> = String::from_utf8_lossy(&jsonl.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines, findings);
+
+    let csv = drift(&["timepasses", "-o", "csv"], Some(&drifted)).await;
+    assert_eq!(csv.status.code(), Some(7));
+    let text = String::from_utf8_lossy(&csv.stdout);
+    let mut rows = text.lines();
+    assert_eq!(rows.next(), Some("schema,field,problem,detail,count"));
+    assert_eq!(rows.count(), findings.len(), "{text}");
+}
+
+/// A reader of stdout that went away does not hide the drift: exit 7, no
+/// error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_keeps_the_drift_exit_code() {
+    let drifted = start(StandIn::builder().time_passes(4)).await;
+    let mut child = Command::new(BIN)
+        .args([
+            "drift",
+            "timepasses",
+            "-o",
+            "jsonl",
+            "--reads-per-minute",
+            "0",
+        ])
+        .args(["--base-url", drifted.base_url()])
+        .env_remove("NEXUDUS_TOKEN")
+        .env("NEXUDUS_EMAIL", drifted.email())
+        .env("NEXUDUS_PASSWORD", drifted.password())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("drift starts");
+    // The reader goes away before drift writes anything.
+    drop(child.stdout.take());
+    let out = tokio::time::timeout(Duration::from_secs(300), child.wait_with_output())
+        .await
+        .expect("drift finishes in time")
+        .expect("drift runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

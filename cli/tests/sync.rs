@@ -585,8 +585,8 @@ async fn postgres_is_refused_with_a_clear_message() {
         .output()
         .await
         .unwrap();
-    assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a usage error: {stderr}");
     assert!(
         stderr.contains("not supported") && stderr.contains("sqlite:PATH"),
         "{stderr}"
@@ -664,4 +664,71 @@ async fn a_wrong_password_exits_4_naming_the_sign_in() {
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("sign-in refused"), "{stderr}");
     assert!(!stderr.contains("resume"), "{stderr}");
+}
+
+/// Every API option reaches the client sync connects with (`-v` prints the
+/// client's own settings), whether given after `sync` or before it, and
+/// `--quiet` leaves stderr empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_options_reach_the_client_and_quiet_is_quiet() {
+    let server = start(StandIn::builder().time_passes(3).product_time_passes(3)).await;
+    let db = db_path("options");
+    let stderr = sync_ok(&server, &db, &["--concurrency", "7", "-v"]).await;
+    assert!(
+        stderr.contains("concurrency 7, page size 7 (7 when streaming)"),
+        "{stderr}"
+    );
+
+    let mut before = Command::new(BIN);
+    before
+        .args(["--concurrency", "9", "-v", "sync", "--into"])
+        .arg(format!("sqlite:{}", db.display()))
+        .args(["--base-url", server.base_url(), "--reads-per-minute", "0"])
+        .env_remove("NEXUDUS_TOKEN")
+        .env("NEXUDUS_EMAIL", server.email())
+        .env("NEXUDUS_PASSWORD", server.password());
+    let out = tokio::time::timeout(RUN_LIMIT, before.output())
+        .await
+        .expect("sync finishes in time")
+        .expect("sync runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("concurrency 9"), "{stderr}");
+
+    let quiet = sync(&server, &db, &["--quiet"]).await;
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "--quiet");
+}
+
+/// Ctrl-C (SIGINT) stops a sync with exit 130, saying it can resume.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_sync_exits_130_and_says_it_resumes() {
+    let server = start(
+        StandIn::builder()
+            .coworker_time_passes(200)
+            .latency(Duration::from_millis(300)),
+    )
+    .await;
+    let db = db_path("interrupted");
+    let child = sync_command(&server, &db, &[])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sync starts");
+    // Past the connect (no request is sent before the handler is set),
+    // inside the first slow answers.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let pid = child.id().expect("running").to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().await;
+    assert!(killed.expect("kill runs").success());
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .expect("sync stops in time")
+        .expect("sync ran");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("resume"),
+        "{stderr}"
+    );
 }
