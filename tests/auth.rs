@@ -635,7 +635,7 @@ async fn a_paced_concurrent_export_with_one_second_tokens_loses_and_duplicates_n
         .credentials(password_credentials())
         .pacing(Pacing::default())
         .concurrency(8)
-        .page_size(25)
+        .stream_page_size(25)
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();

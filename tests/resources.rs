@@ -56,7 +56,7 @@ async fn mount_listing(server: &MockServer, ids: &[i32], size: u32, delay: Durat
 async fn stream_ids(server: &MockServer, size: u32) -> Vec<i32> {
     let client = builder(server)
         .credentials(nexudus_timepasses::Credentials::bearer(BEARER))
-        .page_size(size)
+        .stream_page_size(size)
         .build()
         .unwrap();
     let items: Vec<types::TimePassListItem> = client
@@ -121,7 +121,7 @@ async fn a_stream_fetches_pages_concurrently() {
     mount_listing(&server, &ids, 2, Duration::from_millis(400)).await;
     let client = builder(&server)
         .credentials(nexudus_timepasses::Credentials::bearer(BEARER))
-        .page_size(2)
+        .stream_page_size(2)
         .concurrency(4)
         .build()
         .unwrap();
@@ -260,7 +260,7 @@ async fn a_stream_sends_its_filters_on_every_page() {
     }
     let client = builder(&server)
         .credentials(nexudus_timepasses::Credentials::bearer(BEARER))
-        .page_size(2)
+        .stream_page_size(2)
         .build()
         .unwrap();
 
@@ -296,7 +296,7 @@ async fn a_failing_page_ends_the_stream_with_the_error() {
         .await;
     let client = builder(&server)
         .credentials(nexudus_timepasses::Credentials::bearer(BEARER))
-        .page_size(2)
+        .stream_page_size(2)
         .concurrency(1)
         .build()
         .unwrap();
