@@ -2,8 +2,9 @@
 //! `Authorization` header of each credential kind, the token exchange of the
 //! password grant (form body, client_id, TOTP), refresh before expiry and
 //! after a 401, rotation, fallback to the password, single-flight refresh
-//! under concurrency, token-grant errors, and secrets kept out of `Debug`,
-//! `Display` and errors.
+//! under concurrency, fresh tokens for requests that waited in the pacing
+//! queue, `expires_in` read leniently, token-grant errors and malformed
+//! token answers, and secrets kept out of `Debug`, `Display` and errors.
 
 mod common;
 
