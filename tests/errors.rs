@@ -3,9 +3,6 @@
 //! lenient envelopes, decode failures, listings that make no sense), error
 //! text that stays bounded whatever the server sends, and secrets scrubbed
 //! from every text even when the server echoes requests back.
-//!
-//! Most servers are wiremock; `tests/common/raw_server.rs` stands in where
-//! wiremock cannot misbehave enough.
 
 mod common;
 
@@ -23,6 +20,216 @@ use wiremock::{
     matchers::{method, path},
     Mock, MockServer, Request, ResponseTemplate,
 };
+
+// ---------------------------------------------------------------------------
+// The variant and status of each kind of answer
+// ---------------------------------------------------------------------------
+
+/// `GET /api/billing/timepasses/{PASS_ID}` answered `response`, through a
+/// bearer client; the error of the get.
+async fn get_error(response: ResponseTemplate) -> (Error, MockServer) {
+    let server = MockServer::start().await;
+    mount(&server, "GET", &pass_path(PASS_ID), response).await;
+    let err = bearer_client(&server)
+        .time_passes()
+        .get(PASS_ID)
+        .await
+        .unwrap_err();
+    assert_hides_secrets(&err);
+    (err, server)
+}
+
+#[tokio::test]
+async fn a_404_on_get_is_not_found() {
+    let (err, server) = get_error(ResponseTemplate::new(404)).await;
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                operation: "get_time_pass"
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    assert_eq!(received(&server, "GET", &pass_path(PASS_ID)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unexpected_status_is_an_api_error_with_an_excerpt() {
+    let (err, _server) =
+        get_error(ResponseTemplate::new(418).set_body_string("I'm a teapot, not a pass")).await;
+    match &err {
+        Error::Api {
+            operation,
+            status,
+            message: excerpt,
+        } => {
+            assert_eq!(*operation, "get_time_pass");
+            assert_eq!(status.as_u16(), 418);
+            assert_eq!(excerpt, "I'm a teapot, not a pass");
+        }
+        other => panic!("expected Error::Api, got {other:?}"),
+    }
+    assert!(err.to_string().contains("418"), "{err}");
+}
+
+#[tokio::test]
+async fn a_500_with_a_plain_body_is_an_api_error_with_a_short_excerpt() {
+    let long = format!("Internal Server Error: {}", "stack frame; ".repeat(200));
+    let (err, server) = get_error(ResponseTemplate::new(500).set_body_string(long)).await;
+    match &err {
+        Error::Api {
+            status,
+            message: excerpt,
+            ..
+        } => {
+            assert_eq!(status.as_u16(), 500);
+            assert!(
+                excerpt.starts_with("Internal Server Error: stack frame;"),
+                "{excerpt}"
+            );
+            assert!(
+                excerpt.chars().count() <= 301,
+                "{} chars",
+                excerpt.chars().count()
+            );
+        }
+        other => panic!("expected Error::Api, got {other:?}"),
+    }
+    // 500 is not a transient status: sent once.
+    assert_eq!(received(&server, "GET", &pass_path(PASS_ID)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_400_envelope_is_a_validation_error_with_every_field() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        json_response(400, validation_envelope()),
+    )
+    .await;
+
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+
+    match &err {
+        Error::Validation {
+            operation,
+            message,
+            errors,
+            ..
+        } => {
+            assert_eq!(*operation, "create_time_pass");
+            assert_eq!(message, "Name: is a required field");
+            assert_eq!(errors.len(), 2, "{errors:?}");
+            assert_eq!(errors[0].property, "Name");
+            assert_eq!(errors[0].message, "is a required field");
+            assert_eq!(errors[0].attempted_value, None);
+            assert_eq!(errors[1].property, "Price");
+            assert_eq!(errors[1].message, "must be zero or more");
+            assert_eq!(errors[1].attempted_value, Some(json!(-5)));
+        }
+        other => panic!("expected Error::Validation, got {other:?}"),
+    }
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(
+        received(&server, "POST", TIME_PASSES).await.len(),
+        1,
+        "a 400 is not retried"
+    );
+    assert_hides_secrets(&err);
+}
+
+#[tokio::test]
+async fn a_200_envelope_that_was_not_successful_is_a_validation_error() {
+    let server = MockServer::start().await;
+    let mut envelope = validation_envelope();
+    envelope["Status"] = json!(200);
+    mount(&server, "POST", TIME_PASSES, json_response(200, envelope)).await;
+
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+
+    match &err {
+        Error::Validation { errors, .. } => {
+            let names: Vec<&str> = errors.iter().map(|e| e.property.as_str()).collect();
+            assert_eq!(names, ["Name", "Price"]);
+        }
+        other => panic!("expected Error::Validation, got {other:?}"),
+    }
+    assert_hides_secrets(&err);
+}
+
+#[tokio::test]
+async fn a_failed_delete_envelope_keeps_its_500_status() {
+    // The documented delete failure (REFERENCE §4.6): HTTP 500 with an
+    // envelope. It is no validation failure and its status is 500.
+    let server = MockServer::start().await;
+    let failure = json!({
+        "Status": 500,
+        "Message": "An error occurred while deleting the record.",
+        "Value": null,
+        "RedirectURL": null,
+        "UpdatedOn": null,
+        "UpdatedBy": null,
+        "Errors": null,
+        "WasSuccessful": false
+    });
+    mount(
+        &server,
+        "DELETE",
+        &pass_path(PASS_ID),
+        json_response(500, failure),
+    )
+    .await;
+
+    let err = bearer_client(&server)
+        .time_passes()
+        .delete(PASS_ID)
+        .await
+        .unwrap_err();
+
+    assert!(
+        err.to_string()
+            .contains("An error occurred while deleting the record."),
+        "{err}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_undecodable_body_is_a_decode_error_naming_the_operation_and_path() {
+    let mut body = time_pass(PASS_ID);
+    body["Price"] = json!("abc");
+    let (err, _server) = get_error(json_response(200, body)).await;
+    match &err {
+        Error::Decode {
+            operation,
+            path,
+            excerpt,
+            ..
+        } => {
+            assert_eq!(*operation, "get_time_pass");
+            assert_eq!(path, "Price");
+            assert!(excerpt.starts_with('{'), "{excerpt}");
+        }
+        other => panic!("expected Error::Decode, got {other:?}"),
+    }
+    let shown = err.to_string();
+    assert!(
+        shown.contains("get_time_pass") && shown.contains("Price"),
+        "{shown}"
+    );
+}
 
 // ---------------------------------------------------------------------------
 // Statuses and variants of refusals that are not the documented shape
