@@ -396,6 +396,62 @@ async fn a_refusal_in_a_200_envelope_with_odd_errors_is_a_validation_error() {
     }
 }
 
+/// A create answered 200 with an envelope whose `WasSuccessful` is not a
+/// boolean (`"yes"`) or is missing, with a `Value.Id` as if it had worked,
+/// may or may not have written the record. It fails as `Decode` with status
+/// 200 whose text says the outcome is unknown; it is never `Validation`,
+/// which promises that nothing was written. An envelope with
+/// `WasSuccessful: false` stays `Validation`.
+#[tokio::test]
+async fn a_create_envelope_without_a_boolean_was_successful_is_a_decode_error_with_an_unknown_outcome(
+) {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        json_response(200, validation_envelope()),
+    )
+    .await;
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Validation { status, .. } if status.as_u16() == 200),
+        "WasSuccessful false: expected Validation, got {err:?}"
+    );
+
+    let mut yes = ok_envelope(5, "created");
+    yes["WasSuccessful"] = json!("yes");
+    let mut missing = ok_envelope(5, "created");
+    missing.as_object_mut().unwrap().remove("WasSuccessful");
+    // Both cases are tried before failing, so that one run shows both.
+    let mut wrong = Vec::new();
+    for (what, envelope) in [("\"yes\"", yes), ("missing", missing)] {
+        let server = MockServer::start().await;
+        mount(&server, "POST", TIME_PASSES, json_response(200, envelope)).await;
+        let outcome = bearer_client(&server)
+            .time_passes()
+            .create(new_time_pass())
+            .await;
+        match outcome {
+            Err(err @ Error::Decode { status, .. }) if status.as_u16() == 200 => {
+                if !err.to_string().contains("outcome is unknown") {
+                    wrong.push(format!(
+                        "WasSuccessful {what}: Decode without \"outcome is unknown\": {err}"
+                    ));
+                }
+            }
+            other => wrong.push(format!(
+                "WasSuccessful {what}: expected Decode (200), got {other:?}"
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// A body with data after the JSON value is a `Decode` error that says so.
 #[tokio::test]
 async fn trailing_data_after_the_json_value_is_a_decode_error_that_says_so() {
