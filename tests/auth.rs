@@ -481,6 +481,47 @@ async fn a_malformed_token_answer_is_a_decode_error_that_hides_the_tokens() {
     );
 }
 
+/// A token answer whose `refresh_token` or `token_type` is not a string
+/// fails the sign-in as a `Decode` error of `request_token`: it is not
+/// accepted with the field silently dropped. (Only `expires_in` is read
+/// leniently; see
+/// `a_nonsensical_expires_in_neither_fails_sign_in_nor_causes_an_exchange_storm`.)
+#[tokio::test]
+async fn a_token_answer_whose_refresh_token_or_token_type_is_not_a_string_fails_the_sign_in() {
+    // Both fields are tried before failing, so that one run shows both.
+    let mut wrong = Vec::new();
+    for (field, value) in [("refresh_token", json!(123)), ("token_type", json!(5))] {
+        let server = MockServer::start().await;
+        let mut answer = token_answer(1, Some(json!(3600)));
+        answer[field] = value;
+        mount(&server, "POST", TOKEN_PATH, json_response(200, answer)).await;
+        mount(
+            &server,
+            "GET",
+            &pass_path(PASS_ID),
+            json_response(200, time_pass(PASS_ID)),
+        )
+        .await;
+
+        let outcome = client(&server, password_credentials())
+            .time_passes()
+            .get(PASS_ID)
+            .await;
+        match outcome {
+            Err(err @ Error::Decode { .. }) if err.operation() == Some("request_token") => {
+                assert_hides_secrets(&err);
+            }
+            other => wrong.push(format!(
+                "{field}: expected Decode of request_token, got {}",
+                other
+                    .map(|p| format!("Ok(pass {})", p.id))
+                    .unwrap_or_else(|e| format!("{e:?}"))
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 // ---------------------------------------------------------------------------
 // Secrets
 // ---------------------------------------------------------------------------
