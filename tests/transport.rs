@@ -1188,6 +1188,61 @@ async fn a_refused_post_or_a_get_503_is_not_called_unknown() {
 }
 
 // ---------------------------------------------------------------------------
+// Connections dropped once the request was read
+// ---------------------------------------------------------------------------
+
+/// A GET whose connection is dropped after the server read the whole
+/// request, with no answer, is safe to repeat: it is retried, and the
+/// second connection's answer is used.
+#[tokio::test]
+async fn a_get_whose_connection_drops_after_sending_is_retried() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let (base, connections) = raw_server(2, move |mut stream| {
+        read_request(&mut stream, false);
+        if count.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        } else {
+            write_json(&mut stream, &time_pass_page(&[PASS_ID], 1, 25, 1));
+        }
+    });
+    let client = raw_builder(&base).retry(fast_retry()).build().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), client.time_passes().list(|q| q))
+        .await
+        .expect("the call ended");
+    let page = outcome.unwrap_or_else(|e| {
+        panic!(
+            "the dropped GET was not retried into success after {} connection(s): {e:?}",
+            connections.load(Ordering::SeqCst)
+        )
+    });
+    assert_eq!(
+        page.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [PASS_ID]
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
+/// A POST in the same situation may have been applied: with retries on it
+/// is still sent once, and its outcome is unknown.
+#[tokio::test]
+async fn a_post_whose_connection_drops_after_sending_is_not_retried() {
+    let (base, connections) = raw_server(2, |mut stream| {
+        read_request(&mut stream, false);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    });
+    let client = raw_builder(&base).retry(fast_retry()).build().unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.time_passes().create(new_time_pass()),
+    )
+    .await
+    .expect("the call ended");
+    assert_outcome_unknown(&outcome.unwrap_err(), "dropped");
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "never retried");
+}
+
+// ---------------------------------------------------------------------------
 // Timeouts that cover the whole answer
 // ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ use std::{
 };
 
 use nexudus_timepasses::{Client, ClientBuilder, Credentials, Pacing, RetryPolicy};
+use serde_json::Value;
 
 use super::BEARER;
 
@@ -70,6 +71,19 @@ pub fn raw_server(
         }
     });
     (format!("http://{address}"), served)
+}
+
+/// Writes a complete 200 answer with `body` as JSON, and closes.
+pub fn write_json(stream: &mut TcpStream, body: &Value) {
+    let body = body.to_string();
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.as_bytes());
+    let _ = stream.flush();
 }
 
 /// Answers one request with `head` (a status line, headers and the start
