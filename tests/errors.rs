@@ -1122,6 +1122,37 @@ async fn no_secret_reaches_any_text_the_crate_produces_with_a_server_that_echoes
     assert_no_secret("every text of the run", &all, &[]);
 }
 
+/// A one-character password is scrubbed where it stands alone, not inside
+/// every word that holds the character: the token endpoint's
+/// `error_description` "the account was updated" stays readable.
+#[tokio::test]
+async fn a_one_character_secret_is_not_masked_inside_words() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TOKEN_PATH,
+        json_response(
+            400,
+            json!({"error": "invalid_grant", "error_description": "the account was updated"}),
+        ),
+    )
+    .await;
+    let err = client(&server, Credentials::password(EMAIL, "d"))
+        .time_passes()
+        .get(PASS_ID)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Unauthorized { code: Some(code), .. } if code == "invalid_grant"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("the account was updated"),
+        "the description was masked inside its words: {err}"
+    );
+}
+
 /// An excerpt is cut at a few hundred characters; a secret the cut falls
 /// inside must not show its start either.
 #[tokio::test]
