@@ -522,6 +522,32 @@ async fn a_token_answer_whose_refresh_token_or_token_type_is_not_a_string_fails_
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// An access token the server issued that cannot be a header value (a line
+/// break, a control character) fails the call as a `Decode` error of
+/// `request_token`: the server's answer is at fault. It is not
+/// `Error::Config`, which says the caller's configuration is wrong.
+#[tokio::test]
+async fn an_issued_access_token_that_cannot_be_a_header_is_a_decode_error_not_config() {
+    // Both tokens are tried before failing, so that one run shows both.
+    let mut wrong = Vec::new();
+    for token in ["at-SECRET-abc\ndef", "at-SECRET-abc\u{1}def"] {
+        let server = MockServer::start().await;
+        let mut answer = token_answer(1, Some(json!(3600)));
+        answer["access_token"] = json!(token);
+        mount(&server, "POST", TOKEN_PATH, json_response(200, answer)).await;
+
+        let err = sign_in_error(&server, password_credentials()).await;
+        let decode_of_sign_in =
+            matches!(err, Error::Decode { .. }) && err.operation() == Some("request_token");
+        if !decode_of_sign_in {
+            wrong.push(format!(
+                "{token:?}: expected Decode of request_token (never Config), got {err:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 // ---------------------------------------------------------------------------
 // Secrets
 // ---------------------------------------------------------------------------
