@@ -2,27 +2,28 @@
 //! `Authorization` header of each credential kind, the token exchange of the
 //! password grant (form body, client_id, TOTP), refresh before expiry and
 //! after a 401, rotation, fallback to the password, single-flight refresh
-//! under concurrency, token-grant errors, and secrets kept out of `Debug`,
-//! `Display` and errors.
+//! under concurrency, fresh tokens for requests that waited in the pacing
+//! queue, `expires_in` read leniently, token-grant errors and malformed
+//! token answers, and secrets kept out of `Debug`, `Display` and errors.
 
 mod common;
 
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc,
+        Arc, Mutex,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use base64::Engine as _;
 use common::*;
-use futures::future::join_all;
-use nexudus_timepasses::{Client, Credentials, Error};
-use serde_json::json;
+use futures::{future::join_all, StreamExt};
+use nexudus_timepasses::{Client, Credentials, Error, Pacing};
+use serde_json::{json, Value};
 use wiremock::{
     matchers::{header as header_is, method, path},
-    Mock, MockServer, ResponseTemplate,
+    Mock, MockServer, Request, ResponseTemplate,
 };
 
 /// Mounts `GET /api/billing/timepasses/{PASS_ID}` answering the record to
@@ -480,6 +481,73 @@ async fn a_malformed_token_answer_is_a_decode_error_that_hides_the_tokens() {
     );
 }
 
+/// A token answer whose `refresh_token` or `token_type` is not a string
+/// fails the sign-in as a `Decode` error of `request_token`: it is not
+/// accepted with the field silently dropped. (Only `expires_in` is read
+/// leniently; see
+/// `a_nonsensical_expires_in_neither_fails_sign_in_nor_causes_an_exchange_storm`.)
+#[tokio::test]
+async fn a_token_answer_whose_refresh_token_or_token_type_is_not_a_string_fails_the_sign_in() {
+    // Both fields are tried before failing, so that one run shows both.
+    let mut wrong = Vec::new();
+    for (field, value) in [("refresh_token", json!(123)), ("token_type", json!(5))] {
+        let server = MockServer::start().await;
+        let mut answer = token_answer(1, Some(json!(3600)));
+        answer[field] = value;
+        mount(&server, "POST", TOKEN_PATH, json_response(200, answer)).await;
+        mount(
+            &server,
+            "GET",
+            &pass_path(PASS_ID),
+            json_response(200, time_pass(PASS_ID)),
+        )
+        .await;
+
+        let outcome = client(&server, password_credentials())
+            .time_passes()
+            .get(PASS_ID)
+            .await;
+        match outcome {
+            Err(err @ Error::Decode { .. }) if err.operation() == Some("request_token") => {
+                assert_hides_secrets(&err);
+            }
+            other => wrong.push(format!(
+                "{field}: expected Decode of request_token, got {}",
+                other
+                    .map(|p| format!("Ok(pass {})", p.id))
+                    .unwrap_or_else(|e| format!("{e:?}"))
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// An access token the server issued that cannot be a header value (a line
+/// break, a control character) fails the call as a `Decode` error of
+/// `request_token`: the server's answer is at fault. It is not
+/// `Error::Config`, which says the caller's configuration is wrong.
+#[tokio::test]
+async fn an_issued_access_token_that_cannot_be_a_header_is_a_decode_error_not_config() {
+    // Both tokens are tried before failing, so that one run shows both.
+    let mut wrong = Vec::new();
+    for token in ["at-SECRET-abc\ndef", "at-SECRET-abc\u{1}def"] {
+        let server = MockServer::start().await;
+        let mut answer = token_answer(1, Some(json!(3600)));
+        answer["access_token"] = json!(token);
+        mount(&server, "POST", TOKEN_PATH, json_response(200, answer)).await;
+
+        let err = sign_in_error(&server, password_credentials()).await;
+        let decode_of_sign_in =
+            matches!(err, Error::Decode { .. }) && err.operation() == Some("request_token");
+        if !decode_of_sign_in {
+            wrong.push(format!(
+                "{token:?}: expected Decode of request_token (never Config), got {err:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 // ---------------------------------------------------------------------------
 // Secrets
 // ---------------------------------------------------------------------------
@@ -595,4 +663,205 @@ async fn credentials_a_header_cannot_carry_are_refused_without_showing_them() {
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert_hides_secrets(&err);
     assert!(log_of(&server).await.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Tokens under a pacing queue, and lenient expires_in
+// ---------------------------------------------------------------------------
+
+/// A password-grant export whose tokens live 1 s, under the default
+/// pacing (2 reads/s after a burst of 12) with 8 pages in flight: requests
+/// wait in the pacing queue for longer than a token lives, so the token must
+/// be attached after the wait, and a 401 retried with a fresh token, never
+/// with one that expired in the queue. Every record arrives exactly once and
+/// the token endpoint is not stormed.
+#[tokio::test]
+async fn a_paced_concurrent_export_with_one_second_tokens_loses_and_duplicates_nothing() {
+    const TOTAL: u32 = 500; // 20 pages of 25
+    let server = MockServer::start().await;
+    let tokens = TokenServer::new(1);
+    tokens.mount(&server, Duration::from_millis(20)).await;
+    let served = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let (t, seen) = (tokens.clone(), served.clone());
+    mount(&server, "GET", TIME_PASSES, move |r: &Request| {
+        if !t.authorizes(r) {
+            t.state().refused += 1;
+            return ResponseTemplate::new(401);
+        }
+        let page = query(r)
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        seen.lock().unwrap().push(page);
+        // Answers slow enough that the run outlives several tokens, fast
+        // enough that 8 pages in flight outrun the pacing (2 reads/s after
+        // a burst of 12) and wait in its queue for longer than a token lives.
+        json_response(200, listing_page(r, TOTAL)).set_delay(Duration::from_millis(250))
+    })
+    .await;
+    let client = builder(&server)
+        .credentials(password_credentials())
+        .pacing(Pacing::default())
+        .concurrency(8)
+        .stream_page_size(25)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let mut stream = client.time_passes().stream(|q| q);
+    let mut ids = Vec::new();
+    // Bounded: the listing has 20 pages; a stream that never ended would
+    // be caught by the 120 s guard.
+    let outcome = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(pass) => ids.push(pass.id),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .await
+    .expect("the export ended");
+    let took = started.elapsed();
+
+    if let Err(e) = outcome {
+        panic!(
+            "the export stopped after {} of {TOTAL} records with {e:?} (tokens issued {}, \
+             401s {})",
+            ids.len(),
+            tokens.state().issued,
+            tokens.state().refused
+        );
+    }
+    assert_eq!(
+        ids,
+        (1..=TOTAL as i32).collect::<Vec<_>>(),
+        "lost or duplicated records"
+    );
+    let mut pages = served.lock().unwrap().clone();
+    pages.sort_unstable();
+    assert_eq!(pages, (1..=20).collect::<Vec<_>>(), "each page served once");
+    // The run outlived several tokens: they really expired mid-run.
+    let issued = tokens.state().issued;
+    assert!(
+        took > Duration::from_secs(2),
+        "the export took only {took:?}"
+    );
+    assert!(issued >= 3, "only {issued} tokens were issued in {took:?}");
+    eprintln!(
+        "export: {took:?}, {issued} tokens, {} 401s",
+        tokens.state().refused
+    );
+    // And no exchange storm: about one token per second of run.
+    assert!(
+        (issued as u64) <= took.as_secs() + 6,
+        "{issued} tokens in {took:?}"
+    );
+}
+
+/// `expires_in` is read leniently: 0, negative, huge (1e20), a string
+/// ("3600"), a float, a word, null or missing neither fail the sign-in nor
+/// make every token stale at once (at most two exchanges for ten calls).
+#[tokio::test]
+async fn a_nonsensical_expires_in_neither_fails_sign_in_nor_causes_an_exchange_storm() {
+    let cases: Vec<(&str, Option<Value>)> = vec![
+        ("0", Some(json!(0))),
+        ("negative", Some(json!(-3600))),
+        ("1e20", Some(json!(1e20))),
+        ("a string", Some(json!("3600"))),
+        ("a float", Some(json!(2.5e3))),
+        ("a word", Some(json!("soon"))),
+        ("null", Some(Value::Null)),
+        ("missing", None),
+    ];
+    for (what, expires_in) in cases {
+        let server = MockServer::start().await;
+        mount(
+            &server,
+            "POST",
+            TOKEN_PATH,
+            json_response(200, token_answer(1, expires_in)),
+        )
+        .await;
+        Mock::given(method("GET"))
+            .and(path(pass_path(PASS_ID)))
+            .and(wiremock::matchers::header(
+                "authorization",
+                format!("Bearer {}", access_token(1)).as_str(),
+            ))
+            .respond_with(json_response(200, time_pass(PASS_ID)))
+            .mount(&server)
+            .await;
+        let client = client(&server, password_credentials());
+        for call in 0..10 {
+            let outcome = client.time_passes().get(PASS_ID).await;
+            assert!(
+                matches!(&outcome, Ok(p) if p.id == PASS_ID),
+                "expires_in {what}, call {call}: {outcome:?}"
+            );
+        }
+        let exchanges = received(&server, "POST", TOKEN_PATH).await.len();
+        assert!(
+            (1..=2).contains(&exchanges),
+            "expires_in {what}: {exchanges} token exchanges for 10 calls"
+        );
+    }
+}
+
+/// A token endpoint refusal (400 or 401) whose body is no OAuth error
+/// (`{}`, `error: null`, empty, HTML) is still `Unauthorized` with its status
+/// and no code, and shows no secret.
+#[tokio::test]
+async fn a_token_endpoint_refusal_without_an_oauth_body_is_unauthorized_with_its_status() {
+    let bodies = [
+        ("{}", ResponseTemplate::new(400).set_body_json(json!({}))),
+        (
+            "error null",
+            ResponseTemplate::new(400).set_body_json(json!({"error": null})),
+        ),
+        ("empty", ResponseTemplate::new(400)),
+        (
+            "html",
+            ResponseTemplate::new(400).set_body_raw("<html>Bad</html>", "text/html"),
+        ),
+        (
+            "401 {}",
+            ResponseTemplate::new(401).set_body_json(json!({})),
+        ),
+        ("401 empty", ResponseTemplate::new(401)),
+    ];
+    for (what, answer) in bodies {
+        let server = MockServer::start().await;
+        mount(&server, "POST", TOKEN_PATH, answer).await;
+        Mock::given(method("GET"))
+            .and(path(pass_path(PASS_ID)))
+            .respond_with(json_response(200, time_pass(PASS_ID)))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let err = client(&server, password_credentials())
+            .time_passes()
+            .get(PASS_ID)
+            .await
+            .unwrap_err();
+        let want = if what.starts_with("401") { 401 } else { 400 };
+        match &err {
+            Error::Unauthorized {
+                operation,
+                status,
+                code,
+                message,
+            } => {
+                assert_eq!(*operation, "request_token", "{what}: {err:?}");
+                assert_eq!(status.as_u16(), want, "{what}: {err:?}");
+                assert_eq!(*code, None, "{what}: {err:?}");
+                assert!(!message.is_empty(), "{what}: {err:?}");
+            }
+            other => panic!("{what}: expected Unauthorized, got {other:?}"),
+        }
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(want), "{what}");
+        assert_hides_secrets(&err);
+    }
 }

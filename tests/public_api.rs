@@ -79,7 +79,7 @@ async fn a_stream_moves_into_a_spawned_task_and_yields_every_record() {
     }
     let client = builder(&server)
         .credentials(nexudus_timepasses::Credentials::bearer(BEARER))
-        .page_size(2)
+        .stream_page_size(2)
         .build()
         .unwrap();
     assert_eq!(count_unused(client).await.unwrap(), 3);

@@ -112,6 +112,50 @@ async fn a_stream_of_no_records_asks_for_one_page() {
     server.verify().await;
 }
 
+/// `ClientBuilder::page_size` sets the size of one-page listings only: a
+/// stream keeps reading pages of `DEFAULT_STREAM_PAGE_SIZE` unless
+/// `stream_page_size` says otherwise.
+#[tokio::test]
+async fn page_size_sets_one_page_listings_and_leaves_the_stream_page_size_alone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(TIME_PASSES))
+        .respond_with(|r: &Request| json_response(200, listing_page(r, 3)))
+        .mount(&server)
+        .await;
+    let client = builder(&server)
+        .credentials(nexudus_timepasses::Credentials::bearer(BEARER))
+        .page_size(10)
+        .build()
+        .unwrap();
+
+    client.time_passes().list(|q| q).await.unwrap();
+    let items: Vec<types::TimePassListItem> = client
+        .time_passes()
+        .stream(|q| q)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 2, 3]);
+
+    let sizes: Vec<String> = received(&server, "GET", TIME_PASSES)
+        .await
+        .iter()
+        .map(|r| query(r).get("size").cloned().unwrap_or_default())
+        .collect();
+    let stream_size = nexudus_timepasses::DEFAULT_STREAM_PAGE_SIZE.to_string();
+    assert_eq!(client.page_size().get(), 10);
+    assert_eq!(
+        sizes,
+        ["10", stream_size.as_str()],
+        "list, then the stream's one page"
+    );
+    assert_eq!(
+        client.stream_page_size().get(),
+        nexudus_timepasses::DEFAULT_STREAM_PAGE_SIZE
+    );
+}
+
 #[tokio::test]
 async fn a_stream_fetches_pages_concurrently() {
     let server = MockServer::start().await;

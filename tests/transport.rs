@@ -1,18 +1,31 @@
-//! Behaviour tests of the transport against a wiremock server: retries and
-//! `Retry-After` on throttling (409, 429), which methods are retried after a
-//! 5xx, the retry budget and delay cap, client-side pacing, the mapping of
-//! every kind of failure to [`Error`], and the tracing output.
+//! Behaviour tests of the transport: retries and `Retry-After` on
+//! throttling (409, 429; seconds or an HTTP-date), which methods are retried
+//! after a 5xx or a dropped connection, the retry budget and delay cap,
+//! client-side pacing, redirects that never carry credentials to another
+//! origin, timeouts that cover the whole answer, the body cap, writes whose
+//! outcome is unknown, connection failures, and the tracing output.
+//!
+//! Most servers are wiremock; `common::raw_server` stands in where wiremock
+//! cannot misbehave enough (a connection closed after the request was read,
+//! a body that stalls or never ends).
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    io::Write,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
 
-use common::*;
-use nexudus_timepasses::{Error, Pacing, RetryPolicy};
+use common::{raw_server::*, *};
+use nexudus_timepasses::{Client, Credentials, Error, Pacing, RetryPolicy};
 use serde_json::json;
 use wiremock::{
     matchers::{method, path},
-    Mock, MockServer, ResponseTemplate,
+    Mock, MockServer, Request, ResponseTemplate,
 };
 
 /// Mounts `verb path` answering `responses` in order (the last repeated),
@@ -444,220 +457,8 @@ async fn reads_are_not_held_by_the_write_limit() {
 }
 
 // ---------------------------------------------------------------------------
-// Errors
+// Timeouts
 // ---------------------------------------------------------------------------
-
-/// `GET /api/billing/timepasses/{PASS_ID}` answered `response`, through a
-/// bearer client; the error of the get.
-async fn get_error(response: ResponseTemplate) -> (Error, MockServer) {
-    let server = MockServer::start().await;
-    mount_in_order(&server, "GET", &pass_path(PASS_ID), vec![response]).await;
-    let err = bearer_client(&server)
-        .time_passes()
-        .get(PASS_ID)
-        .await
-        .unwrap_err();
-    assert_hides_secrets(&err);
-    (err, server)
-}
-
-#[tokio::test]
-async fn a_404_on_get_is_not_found() {
-    let (err, server) = get_error(ResponseTemplate::new(404)).await;
-    assert!(
-        matches!(
-            err,
-            Error::NotFound {
-                operation: "get_time_pass"
-            }
-        ),
-        "{err:?}"
-    );
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
-    assert_eq!(received(&server, "GET", &pass_path(PASS_ID)).await.len(), 1);
-}
-
-#[tokio::test]
-async fn an_unexpected_status_is_an_api_error_with_an_excerpt() {
-    let (err, _server) =
-        get_error(ResponseTemplate::new(418).set_body_string("I'm a teapot, not a pass")).await;
-    match &err {
-        Error::Api {
-            operation,
-            status,
-            message: excerpt,
-        } => {
-            assert_eq!(*operation, "get_time_pass");
-            assert_eq!(status.as_u16(), 418);
-            assert_eq!(excerpt, "I'm a teapot, not a pass");
-        }
-        other => panic!("expected Error::Api, got {other:?}"),
-    }
-    assert!(err.to_string().contains("418"), "{err}");
-}
-
-#[tokio::test]
-async fn a_500_with_a_plain_body_is_an_api_error_with_a_short_excerpt() {
-    let long = format!("Internal Server Error: {}", "stack frame; ".repeat(200));
-    let (err, server) = get_error(ResponseTemplate::new(500).set_body_string(long)).await;
-    match &err {
-        Error::Api {
-            status,
-            message: excerpt,
-            ..
-        } => {
-            assert_eq!(status.as_u16(), 500);
-            assert!(
-                excerpt.starts_with("Internal Server Error: stack frame;"),
-                "{excerpt}"
-            );
-            assert!(
-                excerpt.chars().count() <= 301,
-                "{} chars",
-                excerpt.chars().count()
-            );
-        }
-        other => panic!("expected Error::Api, got {other:?}"),
-    }
-    // 500 is not a transient status: sent once.
-    assert_eq!(received(&server, "GET", &pass_path(PASS_ID)).await.len(), 1);
-}
-
-#[tokio::test]
-async fn a_400_envelope_is_a_validation_error_with_every_field() {
-    let server = MockServer::start().await;
-    mount_in_order(
-        &server,
-        "POST",
-        TIME_PASSES,
-        vec![json_response(400, validation_envelope())],
-    )
-    .await;
-
-    let err = bearer_client(&server)
-        .time_passes()
-        .create(new_time_pass())
-        .await
-        .unwrap_err();
-
-    match &err {
-        Error::Validation {
-            operation,
-            message,
-            errors,
-            ..
-        } => {
-            assert_eq!(*operation, "create_time_pass");
-            assert_eq!(message, "Name: is a required field");
-            assert_eq!(errors.len(), 2, "{errors:?}");
-            assert_eq!(errors[0].property, "Name");
-            assert_eq!(errors[0].message, "is a required field");
-            assert_eq!(errors[0].attempted_value, None);
-            assert_eq!(errors[1].property, "Price");
-            assert_eq!(errors[1].message, "must be zero or more");
-            assert_eq!(errors[1].attempted_value, Some(json!(-5)));
-        }
-        other => panic!("expected Error::Validation, got {other:?}"),
-    }
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
-    assert_eq!(
-        received(&server, "POST", TIME_PASSES).await.len(),
-        1,
-        "a 400 is not retried"
-    );
-    assert_hides_secrets(&err);
-}
-
-#[tokio::test]
-async fn a_200_envelope_that_was_not_successful_is_a_validation_error() {
-    let server = MockServer::start().await;
-    let mut envelope = validation_envelope();
-    envelope["Status"] = json!(200);
-    mount_in_order(
-        &server,
-        "POST",
-        TIME_PASSES,
-        vec![json_response(200, envelope)],
-    )
-    .await;
-
-    let err = bearer_client(&server)
-        .time_passes()
-        .create(new_time_pass())
-        .await
-        .unwrap_err();
-
-    match &err {
-        Error::Validation { errors, .. } => {
-            let names: Vec<&str> = errors.iter().map(|e| e.property.as_str()).collect();
-            assert_eq!(names, ["Name", "Price"]);
-        }
-        other => panic!("expected Error::Validation, got {other:?}"),
-    }
-    assert_hides_secrets(&err);
-}
-
-#[tokio::test]
-async fn a_failed_delete_envelope_keeps_its_500_status() {
-    // The documented delete failure (REFERENCE §4.6): HTTP 500 with an
-    // envelope. It is no validation failure and its status is 500.
-    let server = MockServer::start().await;
-    let failure = json!({
-        "Status": 500,
-        "Message": "An error occurred while deleting the record.",
-        "Value": null,
-        "RedirectURL": null,
-        "UpdatedOn": null,
-        "UpdatedBy": null,
-        "Errors": null,
-        "WasSuccessful": false
-    });
-    mount_in_order(
-        &server,
-        "DELETE",
-        &pass_path(PASS_ID),
-        vec![json_response(500, failure)],
-    )
-    .await;
-
-    let err = bearer_client(&server)
-        .time_passes()
-        .delete(PASS_ID)
-        .await
-        .unwrap_err();
-
-    assert!(
-        err.to_string()
-            .contains("An error occurred while deleting the record."),
-        "{err}"
-    );
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(500), "{err:?}");
-}
-
-#[tokio::test]
-async fn an_undecodable_body_is_a_decode_error_naming_the_operation_and_path() {
-    let mut body = time_pass(PASS_ID);
-    body["Price"] = json!("abc");
-    let (err, _server) = get_error(json_response(200, body)).await;
-    match &err {
-        Error::Decode {
-            operation,
-            path,
-            excerpt,
-            ..
-        } => {
-            assert_eq!(*operation, "get_time_pass");
-            assert_eq!(path, "Price");
-            assert!(excerpt.starts_with('{'), "{excerpt}");
-        }
-        other => panic!("expected Error::Decode, got {other:?}"),
-    }
-    let shown = err.to_string();
-    assert!(
-        shown.contains("get_time_pass") && shown.contains("Price"),
-        "{shown}"
-    );
-}
 
 #[tokio::test]
 async fn a_slow_answer_is_a_timeout() {
@@ -840,4 +641,726 @@ async fn a_connection_failure_is_a_transport_error_after_the_retries() {
         "{err:?}"
     );
     assert_hides_secrets(&err);
+}
+
+// ---------------------------------------------------------------------------
+// Redirects carry no credentials elsewhere
+// ---------------------------------------------------------------------------
+
+/// A 307 from the token endpoint to another origin is not followed: a
+/// 307 re-posts the body, so following it would send the password there. The
+/// sign-in fails as `Api` 307 saying the redirect is never followed.
+#[tokio::test]
+async fn a_token_endpoint_redirect_to_another_origin_is_not_followed() {
+    let elsewhere = MockServer::start().await;
+    mount(
+        &elsewhere,
+        "POST",
+        TOKEN_PATH,
+        json_response(200, token_answer(1, Some(json!(3600)))),
+    )
+    .await;
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TOKEN_PATH,
+        ResponseTemplate::new(307)
+            .insert_header("Location", format!("{}{TOKEN_PATH}", elsewhere.uri())),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(PASS_ID),
+        json_response(200, time_pass(PASS_ID)),
+    )
+    .await;
+
+    let err = client(&server, password_credentials())
+        .time_passes()
+        .get(PASS_ID)
+        .await
+        .unwrap_err();
+
+    let reached = elsewhere.received_requests().await.unwrap();
+    assert!(
+        reached.is_empty(),
+        "the other origin received {} request(s), password {:?}",
+        reached.len(),
+        reached.first().map(|r| form(r).get("password").cloned())
+    );
+    match &err {
+        Error::Api {
+            operation,
+            status,
+            message,
+        } => {
+            assert_eq!(*operation, "request_token");
+            assert_eq!(status.as_u16(), 307);
+            assert!(message.contains("redirect"), "{err}");
+            assert!(
+                message.contains("never"),
+                "the error does not say so: {err}"
+            );
+        }
+        other => panic!("expected Api 307, got {other:?}"),
+    }
+    assert_eq!(received(&server, "GET", &pass_path(PASS_ID)).await.len(), 0);
+    assert_hides_secrets(&err);
+}
+
+/// The token endpoint's redirects are not followed even within the origin.
+#[tokio::test]
+async fn a_token_endpoint_redirect_within_the_origin_is_not_followed_either() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TOKEN_PATH,
+        ResponseTemplate::new(308).insert_header("Location", "/api/token2"),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/token2",
+        json_response(200, token_answer(1, Some(json!(3600)))),
+    )
+    .await;
+    let err = client(&server, password_credentials())
+        .time_passes()
+        .get(PASS_ID)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(308), "{err:?}");
+    assert!(received(&server, "POST", "/api/token2").await.is_empty());
+}
+
+/// A resource redirect to another origin is not followed (GET or POST), and
+/// one within the origin is.
+#[tokio::test]
+async fn a_resource_redirect_to_another_origin_is_not_followed_and_one_within_is() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json_response(200, time_pass(PASS_ID)))
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    let away = format!("{}{}", elsewhere.uri(), pass_path(PASS_ID));
+    mount(
+        &server,
+        "GET",
+        &pass_path(1),
+        ResponseTemplate::new(307).insert_header("Location", away.as_str()),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        ResponseTemplate::new(307)
+            .insert_header("Location", format!("{}{TIME_PASSES}", elsewhere.uri())),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(2),
+        ResponseTemplate::new(307).insert_header("Location", pass_path(PASS_ID)),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(PASS_ID),
+        json_response(200, time_pass(PASS_ID)),
+    )
+    .await;
+    let client = bearer_client(&server);
+
+    let err = client.time_passes().get(1).await.unwrap_err();
+    match &err {
+        Error::Api {
+            status, message, ..
+        } => {
+            assert_eq!(status.as_u16(), 307, "{err:?}");
+            assert!(message.contains("not followed"), "{err}");
+        }
+        other => panic!("expected Api 307, got {other:?}"),
+    }
+    let err = client
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307), "{err:?}");
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "a request reached the other origin"
+    );
+    // Within the origin a redirect is followed.
+    let pass = client.time_passes().get(2).await.unwrap();
+    assert_eq!(pass.id, PASS_ID);
+}
+
+// ---------------------------------------------------------------------------
+// Retry-After as a date
+// ---------------------------------------------------------------------------
+
+/// A `Retry-After` given as an HTTP-date is honoured: the retry waits
+/// until then, not a short backoff.
+#[tokio::test]
+async fn a_retry_after_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    let arrivals = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let seen = arrivals.clone();
+    mount(&server, "GET", &pass_path(PASS_ID), move |_: &Request| {
+        let mut at = seen.lock().unwrap();
+        at.push(Instant::now());
+        if at.len() == 1 {
+            // Two seconds ahead, cut to the second: 1 to 2 s from now.
+            let when = chrono::Utc::now() + chrono::Duration::seconds(2);
+            throttled(429, &when.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        } else {
+            json_response(200, time_pass(PASS_ID))
+        }
+    })
+    .await;
+    let pass = bearer_client(&server)
+        .time_passes()
+        .get(PASS_ID)
+        .await
+        .unwrap();
+    assert_eq!(pass.id, PASS_ID);
+    let gaps = gaps(&arrivals);
+    assert_eq!(gaps.len(), 1, "one retry");
+    assert!(
+        gaps[0] >= Duration::from_millis(700),
+        "waited only {:?}",
+        gaps[0]
+    );
+    assert!(gaps[0] < Duration::from_secs(5), "waited {:?}", gaps[0]);
+}
+
+// ---------------------------------------------------------------------------
+// The body cap
+// ---------------------------------------------------------------------------
+
+/// A body above the cap with a `Content-Length` fails with `BodyTooLarge`
+/// (with its status, 200 or 500); the same body passes a larger cap.
+#[tokio::test]
+async fn a_body_above_the_cap_with_a_content_length_fails_with_body_too_large() {
+    assert!(
+        (10 << 20..=100 << 20).contains(&nexudus_timepasses::DEFAULT_MAX_BODY_BYTES),
+        "the default cap is in the tens of MiB"
+    );
+    let server = MockServer::start().await;
+    let mut big = time_pass(PASS_ID);
+    big["Name"] = json!("N".repeat(200_000));
+    mount(
+        &server,
+        "GET",
+        &pass_path(PASS_ID),
+        json_response(200, big.clone()),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(2),
+        ResponseTemplate::new(500).set_body_string("E".repeat(200_000)),
+    )
+    .await;
+    let capped = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .max_body_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let err = capped.time_passes().get(PASS_ID).await.unwrap_err();
+    match &err {
+        Error::BodyTooLarge {
+            status,
+            limit,
+            operation,
+        } => {
+            assert_eq!(status.as_u16(), 200);
+            assert_eq!(*limit, 64 * 1024);
+            assert_eq!(*operation, "get_time_pass");
+        }
+        other => panic!("expected BodyTooLarge, got {other:?}"),
+    }
+    let err = capped.time_passes().get(2).await.unwrap_err();
+    assert!(matches!(err, Error::BodyTooLarge { .. }), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    // The same body passes a cap above it.
+    let roomy = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .max_body_bytes(1 << 20)
+        .build()
+        .unwrap();
+    assert_eq!(roomy.time_passes().get(PASS_ID).await.unwrap().id, PASS_ID);
+}
+
+/// A chunked body that would go on for 64 MiB: the client stops reading it
+/// past the cap and fails with `BodyTooLarge`, rather than reading it all.
+#[tokio::test]
+async fn a_chunked_body_above_the_cap_fails_with_body_too_large_without_being_read_whole() {
+    const CHUNK: usize = 16 * 1024;
+    const CHUNKS: usize = 4096; // 64 MiB at most
+    let written = Arc::new(AtomicUsize::new(0));
+    let count = written.clone();
+    let (base, _) = raw_server(1, move |mut stream| {
+        read_request(&mut stream, false);
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = format!("{CHUNK:x}\r\n{}\r\n", " ".repeat(CHUNK));
+        for _ in 0..CHUNKS {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                return;
+            }
+            count.fetch_add(CHUNK, Ordering::SeqCst);
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    let client = Client::builder()
+        .base_url(&base)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::none())
+        .pacing(Pacing::unlimited())
+        .timeout(Duration::from_secs(30))
+        .max_body_bytes(256 * 1024)
+        .build()
+        .unwrap();
+    let err = client.time_passes().get(PASS_ID).await.unwrap_err();
+    match &err {
+        Error::BodyTooLarge { status, limit, .. } => {
+            assert_eq!(status.as_u16(), 200);
+            assert_eq!(*limit, 256 * 1024);
+        }
+        other => panic!("expected BodyTooLarge, got {other:?}"),
+    }
+    // Give the server a moment to notice the hang-up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = written.load(Ordering::SeqCst);
+    assert!(sent < CHUNK * CHUNKS, "the whole {sent}-byte body was read");
+}
+
+#[tokio::test]
+async fn a_chunked_error_body_above_the_cap_fails_with_body_too_large() {
+    let (base, _) = raw_server(1, move |mut stream| {
+        read_request(&mut stream, false);
+        let head = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let chunk = format!(
+            "{:x}\r\n{}\r\n",
+            16 * 1024,
+            "<p>"
+                .repeat(16 * 1024 / 3 + 1)
+                .get(..16 * 1024)
+                .unwrap_or("")
+        );
+        for _ in 0..64 {
+            if stream.write_all(chunk.as_bytes()).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    let client = Client::builder()
+        .base_url(&base)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::none())
+        .pacing(Pacing::unlimited())
+        .max_body_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let err = client.time_passes().get(PASS_ID).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::BodyTooLarge { status, .. } if status.as_u16() == 500),
+        "{err:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Writes whose outcome is unknown
+// ---------------------------------------------------------------------------
+
+fn assert_outcome_unknown(err: &Error, what: &str) {
+    assert!(
+        matches!(
+            err,
+            Error::OutcomeUnknown {
+                operation: "create_time_pass",
+                ..
+            }
+        ),
+        "{what}: expected OutcomeUnknown, got {err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("outcome unknown: check before retrying"),
+        "{what}: {err}"
+    );
+    assert!(!err.is_retryable(), "{what}");
+}
+
+/// A POST answered 503 may have been applied: it is sent once, never
+/// retried, and fails with `OutcomeUnknown` (not retryable) around the `Api`
+/// error, keeping the status.
+#[tokio::test]
+async fn a_post_answered_503_has_an_unknown_outcome() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+    )
+    .await;
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "503");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    match &err {
+        Error::OutcomeUnknown { source, .. } => {
+            assert!(matches!(**source, Error::Api { .. }), "{source:?}")
+        }
+        _ => unreachable!(),
+    }
+    assert_eq!(
+        received(&server, "POST", TIME_PASSES).await.len(),
+        1,
+        "never retried"
+    );
+}
+
+/// A POST that timed out may have been applied: `OutcomeUnknown` around
+/// `Timeout`.
+#[tokio::test]
+async fn a_post_that_timed_out_has_an_unknown_outcome() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        json_response(200, ok_envelope(1, "created")).set_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let client = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "timeout");
+    match &err {
+        Error::OutcomeUnknown { source, .. } => {
+            assert!(matches!(**source, Error::Timeout { .. }), "{source:?}")
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// A POST whose connection was closed or reset after the request was
+/// sent, or whose answer was cut short, has an unknown outcome.
+#[tokio::test]
+async fn a_post_whose_connection_is_closed_after_sending_has_an_unknown_outcome() {
+    // Closed cleanly once the whole request was read.
+    let (base, served) = raw_server(1, |mut stream| {
+        read_request(&mut stream, false);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    });
+    let err = raw_client(&base)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "closed");
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // Reset: dropped with the body still unread, so the kernel sends RST.
+    let (base, served) = raw_server(1, |mut stream| {
+        std::thread::sleep(Duration::from_millis(200));
+        let RawRequest { head } = read_request(&mut stream, true);
+        assert!(head.starts_with("POST "), "{head}");
+        drop(stream);
+    });
+    let err = raw_client(&base)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "reset");
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // An answer cut short in its body.
+    let (base, _) = raw_server(1, |mut stream| {
+        read_request(&mut stream, false);
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"Status\":",
+        );
+    });
+    let err = raw_client(&base)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "cut short");
+}
+
+/// A POST whose connection was refused never reached the server: a plain,
+/// retryable `Transport` error, not "outcome unknown".
+#[tokio::test]
+async fn a_post_whose_connection_was_refused_is_a_plain_transport_error() {
+    let client = Client::builder()
+        .base_url(refused_address())
+        .credentials(Credentials::bearer(BEARER))
+        .retry(fast_retry())
+        .pacing(Pacing::unlimited())
+        .build()
+        .unwrap();
+    let err = client
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                operation: "create_time_pass",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("outcome unknown"), "{err}");
+    assert!(err.is_retryable());
+}
+
+/// A POST refused with a validation envelope is `Validation`, and a GET
+/// answered 503 is retried and ends as `Api`: neither is called unknown.
+#[tokio::test]
+async fn a_refused_post_or_a_get_503_is_not_called_unknown() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        json_response(400, validation_envelope()),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(PASS_ID),
+        ResponseTemplate::new(503),
+    )
+    .await;
+    let client = bearer_client(&server);
+    let err = client
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    let err = client.time_passes().get(PASS_ID).await.unwrap_err();
+    assert!(matches!(err, Error::Api { .. }), "{err:?}");
+    assert_eq!(
+        received(&server, "GET", &pass_path(PASS_ID)).await.len(),
+        3,
+        "GET retried"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Connections dropped once the request was read
+// ---------------------------------------------------------------------------
+
+/// A GET whose connection is dropped after the server read the whole
+/// request, with no answer, is safe to repeat: it is retried, and the
+/// second connection's answer is used.
+#[tokio::test]
+async fn a_get_whose_connection_drops_after_sending_is_retried() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let (base, connections) = raw_server(2, move |mut stream| {
+        read_request(&mut stream, false);
+        if count.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        } else {
+            write_json(&mut stream, &time_pass_page(&[PASS_ID], 1, 25, 1));
+        }
+    });
+    let client = raw_builder(&base).retry(fast_retry()).build().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), client.time_passes().list(|q| q))
+        .await
+        .expect("the call ended");
+    let page = outcome.unwrap_or_else(|e| {
+        panic!(
+            "the dropped GET was not retried into success after {} connection(s): {e:?}",
+            connections.load(Ordering::SeqCst)
+        )
+    });
+    assert_eq!(
+        page.records.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [PASS_ID]
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
+/// A POST in the same situation may have been applied: with retries on it
+/// is still sent once, and its outcome is unknown.
+#[tokio::test]
+async fn a_post_whose_connection_drops_after_sending_is_not_retried() {
+    let (base, connections) = raw_server(2, |mut stream| {
+        read_request(&mut stream, false);
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    });
+    let client = raw_builder(&base).retry(fast_retry()).build().unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.time_passes().create(new_time_pass()),
+    )
+    .await
+    .expect("the call ended");
+    assert_outcome_unknown(&outcome.unwrap_err(), "dropped");
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "never retried");
+}
+
+// ---------------------------------------------------------------------------
+// Timeouts that cover the whole answer
+// ---------------------------------------------------------------------------
+
+/// A body that stops arriving is a timeout, whether its length was
+/// declared or it is chunked, and for an error answer too (its body is read
+/// after the hook): the attempt's time covers the body, not only the head,
+/// so a server that sends a head and then stalls cannot hold a call for
+/// longer than the timeout.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_a_timeout() {
+    let heads = [
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Id\":",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n{\"Id\":\r\n",
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: 400\r\n\r\n<html>",
+    ];
+    for head in heads {
+        let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
+        let client = raw_builder(&base)
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let err = client.time_passes().get(PASS_ID).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(
+                err,
+                Error::Timeout {
+                    operation: "get_time_pass"
+                }
+            ),
+            "{head:?}: {err:?}"
+        );
+        assert!(took < Duration::from_secs(3), "{head:?}: took {took:?}");
+        assert_eq!(served.load(Ordering::SeqCst), 1);
+    }
+}
+
+/// A write whose answer stalls mid-body may have been applied: its
+/// timeout says the outcome is unknown, like one that stalls before the head.
+#[tokio::test]
+async fn a_post_whose_answer_body_stalls_has_an_unknown_outcome() {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{";
+    let (base, served) = raw_server(1, stall_after_head(head, Duration::from_secs(5)));
+    // The default retries, so that "never retried" is the POST rule at work.
+    let client = raw_builder(&base)
+        .retry(RetryPolicy::default())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = client
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    assert_outcome_unknown(&err, "timeout");
+    assert_eq!(served.load(Ordering::SeqCst), 1, "never retried");
+}
+
+/// A GET whose head comes too late is tried again, and the second answer
+/// is used; the time spent waiting to retry does not count against it.
+#[tokio::test]
+async fn a_get_that_timed_out_is_retried_and_the_next_answer_is_used() {
+    let server = MockServer::start().await;
+    let answers = Arc::new(AtomicUsize::new(0));
+    let seen = answers.clone();
+    mount(&server, "GET", &pass_path(PASS_ID), move |_: &Request| {
+        let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+        let answer = json_response(200, time_pass(PASS_ID));
+        if first {
+            answer.set_delay(Duration::from_secs(3))
+        } else {
+            answer
+        }
+    })
+    .await;
+    let client = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(400)))
+        .pacing(Pacing::unlimited())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let pass = client.time_passes().get(PASS_ID).await.unwrap();
+    assert_eq!(pass.id, PASS_ID);
+    assert_eq!(answers.load(Ordering::SeqCst), 2);
+}
+
+/// Calls through the raw generated client have no typed call around them;
+/// their timeout still holds (reqwest's, set per attempt).
+#[tokio::test]
+async fn a_raw_client_call_still_times_out() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "GET",
+        &pass_path(PASS_ID),
+        json_response(200, time_pass(PASS_ID)).set_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let client = builder(&server)
+        .credentials(Credentials::bearer(BEARER))
+        .retry(RetryPolicy::none())
+        .pacing(Pacing::unlimited())
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = client
+        .raw()
+        .get_time_pass()
+        .id(PASS_ID)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, nexudus_timepasses::raw::Error::CommunicationError(e) if e.is_timeout()),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
 }

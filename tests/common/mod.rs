@@ -1,8 +1,9 @@
 //! Shared helpers of the behaviour tests (`tests/auth.rs`,
-//! `tests/transport.rs`, `tests/resources.rs`): clients pointed at a wiremock
-//! server with fast retries, realistic Nexudus bodies, a token endpoint that
-//! behaves like the real one (form bodies, rotation, expiry, 2FA), and a
-//! tracing subscriber that records what the client logs.
+//! `tests/transport.rs`, `tests/errors.rs`, `tests/resources.rs`): clients
+//! pointed at a wiremock server with fast retries, realistic Nexudus bodies,
+//! a token endpoint that behaves like the real one (form bodies, rotation,
+//! expiry, 2FA), a tracing subscriber that records what the client logs,
+//! and (in [`raw_server`]) a blocking TCP server for what wiremock cannot do.
 //!
 //! Every secret used by the tests contains [`SECRET_MARK`], so one search
 //! shows whether a secret leaked into `Debug`, `Display` or logs.
@@ -19,12 +20,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nexudus_timepasses::{Client, ClientBuilder, Credentials, Pacing, RetryPolicy};
+use nexudus_timepasses::{Client, ClientBuilder, Credentials, Error, Pacing, RetryPolicy};
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{method, path},
     Mock, MockServer, Request, Respond, ResponseTemplate,
 };
+
+pub mod raw_server;
 
 /// Every secret below contains this text; it must never be shown.
 pub const SECRET_MARK: &str = "SECRET";
@@ -192,6 +195,19 @@ pub fn time_pass_page(ids: &[i32], page: u32, size: u32, total_items: u32) -> Va
     })
 }
 
+/// A TimePass listing answer for a listing of Ids `1..=total`: the page and
+/// size are read from the request's query.
+pub fn listing_page(request: &Request, total: u32) -> Value {
+    let q = query(request);
+    let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let size: u32 = q.get("size").and_then(|s| s.parse().ok()).unwrap_or(25);
+    let first = (page - 1) * size + 1;
+    let ids: Vec<i32> = (first..=(page * size).min(total))
+        .map(|i| i as i32)
+        .collect();
+    time_pass_page(&ids, page, size, total)
+}
+
 /// A full CoworkerTimePass record (seed 000) with realistic values.
 pub fn coworker_time_pass(id: i32) -> Value {
     json!({
@@ -308,6 +324,15 @@ pub fn in_order(responses: Vec<ResponseTemplate>) -> impl Respond {
     }
 }
 
+/// Mounts `verb at` answering `respond`.
+pub async fn mount(server: &MockServer, verb: &str, at: &str, respond: impl Respond + 'static) {
+    Mock::given(method(verb))
+        .and(path(at))
+        .respond_with(respond)
+        .mount(server)
+        .await;
+}
+
 // ---------------------------------------------------------------------------
 // Requests received
 // ---------------------------------------------------------------------------
@@ -373,6 +398,31 @@ pub fn assert_hides_secrets<T: fmt::Debug + fmt::Display>(value: &T) {
     assert_no_secret("Display", &value.to_string(), &[]);
     assert_no_secret("Debug", &format!("{value:?}"), &[]);
     assert_no_secret("alternate Debug", &format!("{value:#?}"), &[]);
+}
+
+/// Every text of an error: Display, Debug, alternate Debug, and the
+/// Display and Debug of each of its sources.
+pub fn texts_of(e: &Error) -> String {
+    let mut all = format!("{e}\n{e:?}\n{e:#?}\n");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        all.push_str(&format!("{s}\n{s:?}\n"));
+        source = s.source();
+    }
+    all
+}
+
+/// The length of the longest of an error's Display, Debug and alternate
+/// Debug, and of its sources' Display.
+pub fn longest_text(e: &Error) -> usize {
+    let mut longest = e.to_string().len().max(format!("{e:?}").len());
+    longest = longest.max(format!("{e:#?}").len());
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        longest = longest.max(s.to_string().len());
+        source = s.source();
+    }
+    longest
 }
 
 // ---------------------------------------------------------------------------
@@ -497,6 +547,20 @@ impl TokenState {
             }),
         )
     }
+}
+
+/// A token answer carrying token `n` and this `expires_in` (any JSON
+/// value; `None` leaves it out).
+pub fn token_answer(n: u32, expires_in: Option<Value>) -> Value {
+    let mut body = json!({
+        "access_token": access_token(n),
+        "token_type": "bearer",
+        "refresh_token": refresh_token(n),
+    });
+    if let Some(v) = expires_in {
+        body["expires_in"] = v;
+    }
+    body
 }
 
 /// A resource that answers `ok` to the current access token of `tokens`
