@@ -16,6 +16,7 @@ use std::{
 
 use futures::TryStreamExt;
 use nexudus_timepasses::{
+    spec::Resource,
     stand_in::{StandIn, StandInBuilder},
     types::CoworkerTimePassPage,
     Client, Credentials, Pacing,
@@ -225,9 +226,9 @@ async fn median_export(
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         let builder = StandIn::builder()
-            .time_passes(20)
-            .product_time_passes(20)
-            .coworker_time_passes(records)
+            .records(Resource::TimePasses, 20)
+            .records(Resource::ProductTimePasses, 20)
+            .records(Resource::CoworkerTimePasses, records)
             .latency(LATENCY);
         let stand_in = server(builder).start().await?;
         let c = client(
@@ -280,7 +281,7 @@ where
 /// A stand-in with the bench's records and latency.
 async fn export_stand_in() -> Result<StandIn> {
     Ok(StandIn::builder()
-        .coworker_time_passes(RECORDS)
+        .records(Resource::CoworkerTimePasses, RECORDS)
         .latency(LATENCY)
         .start()
         .await?)
@@ -387,7 +388,10 @@ const PER_CALL_BLOCKS: usize = 5;
 
 async fn per_call_blocks() -> Result<(Duration, Duration)> {
     const CALLS: usize = 2000;
-    let stand_in = StandIn::builder().coworker_time_passes(100).start().await?;
+    let stand_in = StandIn::builder()
+        .records(Resource::CoworkerTimePasses, 100)
+        .start()
+        .await?;
     let client = bench_client(&stand_in)?;
     let http = reqwest::Client::new();
     let url = format!(
@@ -472,9 +476,9 @@ fn peak_rss(records: usize) -> Result<u64> {
 /// `bench serve N`: a stand-in in a process of its own, until killed.
 async fn serve(records: usize) -> Result<()> {
     let stand_in = StandIn::builder()
-        .time_passes(20)
-        .product_time_passes(20)
-        .coworker_time_passes(records)
+        .records(Resource::TimePasses, 20)
+        .records(Resource::ProductTimePasses, 20)
+        .records(Resource::CoworkerTimePasses, records)
         .start()
         .await?;
     println!("listening on {}", stand_in.base_url());

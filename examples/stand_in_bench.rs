@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::StandIn;
 
 const RECORDS: usize = 100_000;
@@ -54,7 +55,7 @@ async fn main() {
     let before = rss_mib();
     let start = Instant::now();
     let server = StandIn::builder()
-        .coworker_time_passes(RECORDS)
+        .records(Resource::CoworkerTimePasses, RECORDS)
         .start()
         .await
         .expect("the stand-in starts");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
 use nexudus_timepasses::types::{
     CoworkerTimePass, CoworkerTimePassPage, MutationResult, OAuthError, ProductTimePassPage,
@@ -24,9 +25,9 @@ async fn start(builder: StandInBuilder) -> StandIn {
 async fn small() -> StandIn {
     start(
         StandIn::builder()
-            .time_passes(10)
-            .coworker_time_passes(120)
-            .product_time_passes(12),
+            .records(Resource::TimePasses, 10)
+            .records(Resource::CoworkerTimePasses, 120)
+            .records(Resource::ProductTimePasses, 12),
     )
     .await
 }
@@ -145,7 +146,12 @@ async fn token_endpoint_takes_forms_only_and_rotates_refresh_tokens() {
 
 #[tokio::test]
 async fn two_factor_code_is_required_when_configured() {
-    let server = start(StandIn::builder().coworker_time_passes(1).totp("123456")).await;
+    let server = start(
+        StandIn::builder()
+            .records(Resource::CoworkerTimePasses, 1)
+            .totp("123456"),
+    )
+    .await;
     let base = [
         ("grant_type", "password"),
         ("username", server.email()),
@@ -199,7 +205,7 @@ async fn resource_calls_need_bearer_or_basic_auth() {
 async fn tokens_expire_after_the_ttl() {
     let server = start(
         StandIn::builder()
-            .coworker_time_passes(1)
+            .records(Resource::CoworkerTimePasses, 1)
             .token_ttl(Duration::from_millis(300)),
     )
     .await;
@@ -599,7 +605,12 @@ async fn odd_requests_get_answers_not_panics() {
 
 #[tokio::test]
 async fn limits_throttle_with_409_and_fail_every_nth_with_html() {
-    let server = start(StandIn::builder().coworker_time_passes(5).read_limit(2.0)).await;
+    let server = start(
+        StandIn::builder()
+            .records(Resource::CoworkerTimePasses, 5)
+            .read_limit(2.0),
+    )
+    .await;
     let mut throttled = None;
     for _ in 0..10 {
         let response = get(&server, TP).await;
@@ -618,7 +629,12 @@ async fn limits_throttle_with_409_and_fail_every_nth_with_html() {
     assert!(response.bytes().await.unwrap().is_empty());
     assert!(server.stats().throttled >= 1);
 
-    let server = start(StandIn::builder().coworker_time_passes(5).fail_every(3)).await;
+    let server = start(
+        StandIn::builder()
+            .records(Resource::CoworkerTimePasses, 5)
+            .fail_every(3),
+    )
+    .await;
     let statuses: Vec<_> = futures_statuses(&server, 6).await;
     assert_eq!(statuses[2], StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(statuses[5], StatusCode::SERVICE_UNAVAILABLE);
@@ -645,8 +661,18 @@ async fn futures_statuses(server: &StandIn, n: usize) -> Vec<StatusCode> {
 
 #[tokio::test]
 async fn seeded_data_is_deterministic_and_has_the_quirks() {
-    let a = start(StandIn::builder().seed(7).coworker_time_passes(50)).await;
-    let b = start(StandIn::builder().seed(7).coworker_time_passes(50)).await;
+    let a = start(
+        StandIn::builder()
+            .seed(7)
+            .records(Resource::CoworkerTimePasses, 50),
+    )
+    .await;
+    let b = start(
+        StandIn::builder()
+            .seed(7)
+            .records(Resource::CoworkerTimePasses, 50),
+    )
+    .await;
     let path = format!("{CTP}?size=50");
     let first = get(&a, &path).await.text().await.unwrap();
     let second = get(&b, &path).await.text().await.unwrap();

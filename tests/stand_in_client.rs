@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
 use nexudus_timepasses::types::{CoworkerTimePassCreate, TimePassCreate};
 use nexudus_timepasses::{Client, Credentials, Error, Pacing};
@@ -46,7 +47,7 @@ async fn export_ids(client: &Client) -> Vec<i32> {
 async fn export_under_failures_and_throttling_loses_and_duplicates_nothing() {
     let server = start(
         StandIn::builder()
-            .coworker_time_passes(400)
+            .records(Resource::CoworkerTimePasses, 400)
             .fail_every(7)
             .read_limit(5.0),
     )
@@ -76,7 +77,7 @@ fn unchanged_part(record: &impl serde::Serialize) -> serde_json::Value {
 
 #[tokio::test]
 async fn safe_update_clears_no_field() {
-    let server = start(StandIn::builder().coworker_time_passes(50)).await;
+    let server = start(StandIn::builder().records(Resource::CoworkerTimePasses, 50)).await;
     let client = client(&server);
     let passes = client.coworker_time_passes();
     // A seeded record with undocumented (nested) fields.
@@ -102,7 +103,7 @@ async fn safe_update_clears_no_field() {
 async fn a_long_stream_outlives_its_token() {
     let server = start(
         StandIn::builder()
-            .coworker_time_passes(300)
+            .records(Resource::CoworkerTimePasses, 300)
             .token_ttl(Duration::from_secs(1)),
     )
     .await;
@@ -125,7 +126,7 @@ async fn a_long_stream_outlives_its_token() {
 
 #[tokio::test]
 async fn validation_errors_name_the_fields() {
-    let server = start(StandIn::builder().coworker_time_passes(5)).await;
+    let server = start(StandIn::builder().records(Resource::CoworkerTimePasses, 5)).await;
     let client = client(&server);
     // Both refusals come from the server: an unknown pass, too many at once.
     let body = CoworkerTimePassCreate::builder()
@@ -148,7 +149,12 @@ async fn validation_errors_name_the_fields() {
 
 #[tokio::test]
 async fn deleting_a_time_pass_in_use_is_refused() {
-    let server = start(StandIn::builder().time_passes(1).coworker_time_passes(3)).await;
+    let server = start(
+        StandIn::builder()
+            .records(Resource::TimePasses, 1)
+            .records(Resource::CoworkerTimePasses, 3),
+    )
+    .await;
     let client = client(&server);
     let held: Vec<_> = client
         .coworker_time_passes()

@@ -2,6 +2,7 @@
 //! free port of 127.0.0.1 with seeded data and its own account, so every
 //! command can be tried without a Nexudus account.
 
+use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::StandIn;
 use nexudus_timepasses::Credentials;
 
@@ -12,7 +13,7 @@ use crate::failure::{code, Failure};
 /// when the returned value is dropped.
 pub async fn start(coworker_time_passes: usize) -> Result<(StandIn, Credentials), Failure> {
     let server = StandIn::builder()
-        .coworker_time_passes(coworker_time_passes)
+        .records(Resource::CoworkerTimePasses, coworker_time_passes)
         .start()
         .await
         .map_err(|e| Failure::new(code::OTHER, format!("cannot start the demo server: {e}")))?;

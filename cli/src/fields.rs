@@ -63,13 +63,7 @@ pub fn apply(object: &mut Map<String, Value>, assignments: Vec<(&'static str, Va
 /// Text read as the field's type. An empty value of a nullable number or
 /// boolean is null; text stays text (`Field:=null` gives a null text).
 fn typed(spec: &FieldSpec, text: &str) -> Result<Value, Failure> {
-    let bad = || {
-        Failure::usage(format!(
-            "bad value `{text}` for {}: expected {}",
-            spec.name,
-            spec.kind.word()
-        ))
-    };
+    let bad = || bad_value(text, spec.name, spec.kind);
     let empty = text.trim().is_empty();
     Ok(match spec.kind {
         Kind::Integer | Kind::Number | Kind::Boolean if empty && spec.nullable => Value::Null,
@@ -89,6 +83,15 @@ fn typed(spec: &FieldSpec, text: &str) -> Result<Value, Failure> {
             ))
         })?,
     })
+}
+
+/// The usage error of a value `text` that is not a `kind` for `what` (a
+/// field or a filter).
+pub fn bad_value(text: &str, what: &str, kind: Kind) -> Failure {
+    Failure::usage(format!(
+        "bad value `{text}` for {what}: expected {}",
+        kind.word()
+    ))
 }
 
 /// The required fields of a create schema that `object` lacks.

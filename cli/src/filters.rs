@@ -7,6 +7,7 @@ use nexudus_timepasses::types::FilterDateTime;
 use nexudus_timepasses::SortDirection;
 
 use crate::failure::Failure;
+use crate::fields::bad_value;
 use nexudus_timepasses::spec::{Bound, FieldSpec, FilterSpec, FilterValue, Kind};
 use nexudus_timepasses::{Query, ResourceHandle as Resource};
 
@@ -170,13 +171,7 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 
 /// A filter's value read as its type.
 fn value_of(spec: &FilterSpec, text: &str) -> Result<FilterValue, Failure> {
-    let bad = || {
-        Failure::usage(format!(
-            "bad value `{text}` for filter {}: expected {}",
-            spec.field,
-            spec.kind.word()
-        ))
-    };
+    let bad = || bad_value(text, &format!("filter {}", spec.field), spec.kind);
     Ok(match spec.kind {
         Kind::Integer => FilterValue::Integer(text.trim().parse().map_err(|_| bad())?),
         Kind::Number => {

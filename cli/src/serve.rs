@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use nexudus_timepasses::stand_in::{StandIn, DEFAULT_EMAIL, DEFAULT_PASSWORD};
+use nexudus_timepasses::spec::Resource;
+use nexudus_timepasses::stand_in::{default_records, StandIn, DEFAULT_EMAIL, DEFAULT_PASSWORD};
 
 use crate::failure::{Done, Failure};
 
@@ -18,15 +19,8 @@ pub struct Args {
     /// Seed of the generated data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// TimePass records to seed.
-    #[arg(long, default_value_t = 40)]
-    time_passes: usize,
-    /// CoworkerTimePass records to seed.
-    #[arg(long, default_value_t = 1_000)]
-    coworker_time_passes: usize,
-    /// ProductTimePass records to seed.
-    #[arg(long, default_value_t = 40)]
-    product_time_passes: usize,
+    #[command(flatten)]
+    records: Records,
     /// Delay before every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -53,14 +47,57 @@ pub struct Args {
     totp: Option<String>,
 }
 
+/// One `--RESOURCE N` option per resource of the spec, named by its alias
+/// (`--time-passes`, `--coworker-time-passes`, ...): how many records of it
+/// to seed. Those not given keep the stand-in's default.
+#[derive(Debug, Clone, Default)]
+struct Records(Vec<(Resource, usize)>);
+
+impl clap::FromArgMatches for Records {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let given = Resource::ALL.iter().filter_map(|&resource| {
+            let n = matches.get_one::<usize>(resource.spec().alias)?;
+            Some((resource, *n))
+        });
+        Ok(Records(given.collect()))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for Records {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Resource::ALL.iter().fold(cmd, |cmd, &resource| {
+            let spec = resource.spec();
+            cmd.arg(
+                clap::Arg::new(spec.alias)
+                    .long(spec.alias)
+                    .value_name("N")
+                    .value_parser(clap::value_parser!(usize))
+                    .help(format!(
+                        "{} records to seed [default: {}]",
+                        spec.entity,
+                        default_records(resource)
+                    )),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 /// `nexudus serve`: serves until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> Result<Done, Failure> {
-    let mut builder = StandIn::builder()
-        .port(args.port)
-        .seed(args.seed)
-        .time_passes(args.time_passes)
-        .coworker_time_passes(args.coworker_time_passes)
-        .product_time_passes(args.product_time_passes)
+    let mut builder = StandIn::builder().port(args.port).seed(args.seed);
+    for &(resource, n) in &args.records.0 {
+        builder = builder.records(resource, n);
+    }
+    let mut builder = builder
         .latency(Duration::from_millis(args.latency_ms))
         .token_ttl(Duration::from_secs(args.token_ttl))
         .email(args.email)

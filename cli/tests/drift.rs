@@ -10,6 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use nexudus_timepasses::drift::{DriftCheck, Problem};
+use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::StandIn;
 use serde_json::Value;
 use tokio::process::Command;
@@ -135,9 +136,9 @@ async fn data_the_spec_describes_exits_0_and_drift_exits_7() {
     // Seeded records 0..3 carry no undocumented fields.
     let clean = start(
         StandIn::builder()
-            .time_passes(3)
-            .coworker_time_passes(3)
-            .product_time_passes(3),
+            .records(Resource::TimePasses, 3)
+            .records(Resource::CoworkerTimePasses, 3)
+            .records(Resource::ProductTimePasses, 3),
     )
     .await;
     let out = drift(&["-o", "json"], Some(&clean)).await;
@@ -153,9 +154,9 @@ async fn data_the_spec_describes_exits_0_and_drift_exits_7() {
     // Record 3 of each resource carries them.
     let drifted = start(
         StandIn::builder()
-            .time_passes(4)
-            .coworker_time_passes(4)
-            .product_time_passes(4),
+            .records(Resource::TimePasses, 4)
+            .records(Resource::CoworkerTimePasses, 4)
+            .records(Resource::ProductTimePasses, 4),
     )
     .await;
     let out = drift(&["timepasses"], Some(&drifted)).await;
@@ -175,9 +176,9 @@ async fn data_the_spec_describes_exits_0_and_drift_exits_7() {
 async fn a_field_whose_type_changed_is_reported() {
     let server = start(
         StandIn::builder()
-            .time_passes(2)
-            .coworker_time_passes(2)
-            .product_time_passes(2),
+            .records(Resource::TimePasses, 2)
+            .records(Resource::CoworkerTimePasses, 2)
+            .records(Resource::ProductTimePasses, 2),
     )
     .await;
     // The server's own JSON, not a decoded and re-encoded record.
@@ -221,7 +222,11 @@ async fn a_field_whose_type_changed_is_reported() {
 /// A wrong password is a refused sign-in: exit 4, naming the sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_exits_4_naming_the_sign_in() {
-    let server = StandIn::builder().time_passes(3).start().await.unwrap();
+    let server = StandIn::builder()
+        .records(Resource::TimePasses, 3)
+        .start()
+        .await
+        .unwrap();
     let out = Command::new(BIN)
         .args(["drift", "--base-url", server.base_url()])
         .env_remove("NEXUDUS_TOKEN")
@@ -243,9 +248,9 @@ async fn a_wrong_password_exits_4_naming_the_sign_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sample_above_one_batch_is_read_in_several() {
     let server = StandIn::builder()
-        .time_passes(3)
-        .product_time_passes(3)
-        .coworker_time_passes(250)
+        .records(Resource::TimePasses, 3)
+        .records(Resource::ProductTimePasses, 3)
+        .records(Resource::CoworkerTimePasses, 250)
         .start()
         .await
         .unwrap();
@@ -271,7 +276,12 @@ async fn a_sample_above_one_batch_is_read_in_several() {
 /// the client's own settings), whether given after `drift` or before it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_options_reach_the_client() {
-    let server = start(StandIn::builder().time_passes(3).product_time_passes(3)).await;
+    let server = start(
+        StandIn::builder()
+            .records(Resource::TimePasses, 3)
+            .records(Resource::ProductTimePasses, 3),
+    )
+    .await;
     let after = drift(
         &["--concurrency", "7", "--page-size", "30", "-v"],
         Some(&server),
@@ -314,9 +324,9 @@ async fn the_api_options_reach_the_client() {
 async fn findings_come_in_every_format() {
     let drifted = start(
         StandIn::builder()
-            .time_passes(4)
-            .coworker_time_passes(4)
-            .product_time_passes(4),
+            .records(Resource::TimePasses, 4)
+            .records(Resource::CoworkerTimePasses, 4)
+            .records(Resource::ProductTimePasses, 4),
     )
     .await;
     let json = drift(&["timepasses", "-o", "json"], Some(&drifted)).await;
@@ -344,7 +354,7 @@ async fn findings_come_in_every_format() {
 /// error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_pipe_keeps_the_drift_exit_code() {
-    let drifted = start(StandIn::builder().time_passes(4)).await;
+    let drifted = start(StandIn::builder().records(Resource::TimePasses, 4)).await;
     let mut child = Command::new(BIN)
         .args([
             "drift",

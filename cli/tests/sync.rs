@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::StandIn;
 use nexudus_timepasses::types::CoworkerTimePassCreate;
 use nexudus_timepasses::{Client, Credentials, Pacing, Record};
@@ -316,9 +317,9 @@ async fn syncs_while_a_writer_changes_records_end_equal_to_the_server() {
     let server = start(
         StandIn::builder()
             .seed(11)
-            .time_passes(6)
-            .coworker_time_passes(150)
-            .product_time_passes(30),
+            .records(Resource::TimePasses, 6)
+            .records(Resource::CoworkerTimePasses, 150)
+            .records(Resource::ProductTimePasses, 30),
     )
     .await;
     let client = client(&server);
@@ -404,9 +405,9 @@ async fn a_sync_killed_after_each_commit_resumes_to_the_same_database() {
     let server = start(
         StandIn::builder()
             .seed(5)
-            .time_passes(4)
-            .coworker_time_passes(120)
-            .product_time_passes(10)
+            .records(Resource::TimePasses, 4)
+            .records(Resource::CoworkerTimePasses, 120)
+            .records(Resource::ProductTimePasses, 10)
             // Slow answers keep the run busy long enough to be killed in it.
             .latency(Duration::from_millis(15)),
     )
@@ -485,9 +486,9 @@ async fn a_sync_failing_between_pages_resumes_without_loss() {
     let server = start(
         StandIn::builder()
             .seed(3)
-            .time_passes(3)
-            .coworker_time_passes(60)
-            .product_time_passes(8)
+            .records(Resource::TimePasses, 3)
+            .records(Resource::CoworkerTimePasses, 60)
+            .records(Resource::ProductTimePasses, 8)
             .fail_every(11),
     )
     .await;
@@ -521,9 +522,9 @@ async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
     let server = start(
         StandIn::builder()
             .seed(9)
-            .time_passes(3)
-            .coworker_time_passes(40)
-            .product_time_passes(5),
+            .records(Resource::TimePasses, 3)
+            .records(Resource::CoworkerTimePasses, 40)
+            .records(Resource::ProductTimePasses, 5),
     )
     .await;
     let client = client(&server);
@@ -600,7 +601,7 @@ async fn postgres_is_refused_with_a_clear_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_sync_after_one_percent_changed_reads_only_the_changes() {
     let pacing: &[&str] = &["--reads-per-minute", "0"];
-    let server = start(StandIn::builder().coworker_time_passes(10_000)).await;
+    let server = start(StandIn::builder().records(Resource::CoworkerTimePasses, 10_000)).await;
     let client = client(&server);
     let db = db_path("incremental");
     let run = || {
@@ -652,7 +653,11 @@ async fn an_incremental_sync_after_one_percent_changed_reads_only_the_changes() 
 /// credentials) with a message that says so, and no hint to resume.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_exits_4_naming_the_sign_in() {
-    let server = StandIn::builder().time_passes(3).start().await.unwrap();
+    let server = StandIn::builder()
+        .records(Resource::TimePasses, 3)
+        .start()
+        .await
+        .unwrap();
     let db = db_path("wrong-password");
     let mut cmd = sync_command(&server, &db, &[]);
     cmd.env("NEXUDUS_PASSWORD", "not-the-password");
@@ -671,7 +676,12 @@ async fn a_wrong_password_exits_4_naming_the_sign_in() {
 /// `--quiet` leaves stderr empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_options_reach_the_client_and_quiet_is_quiet() {
-    let server = start(StandIn::builder().time_passes(3).product_time_passes(3)).await;
+    let server = start(
+        StandIn::builder()
+            .records(Resource::TimePasses, 3)
+            .records(Resource::ProductTimePasses, 3),
+    )
+    .await;
     let db = db_path("options");
     let stderr = sync_ok(&server, &db, &["--concurrency", "7", "-v"]).await;
     assert!(
@@ -706,7 +716,7 @@ async fn the_api_options_reach_the_client_and_quiet_is_quiet() {
 async fn an_interrupted_sync_exits_130_and_says_it_resumes() {
     let server = start(
         StandIn::builder()
-            .coworker_time_passes(200)
+            .records(Resource::CoworkerTimePasses, 200)
             .latency(Duration::from_millis(300)),
     )
     .await;

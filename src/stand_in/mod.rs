@@ -6,9 +6,13 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use nexudus_timepasses::stand_in::StandIn;
+//! use nexudus_timepasses::spec::Resource;
 //! use nexudus_timepasses::{Client, Credentials};
 //!
-//! let server = StandIn::builder().coworker_time_passes(500).start().await?;
+//! let server = StandIn::builder()
+//!     .records(Resource::CoworkerTimePasses, 500)
+//!     .start()
+//!     .await?;
 //! let client = Client::builder()
 //!     .base_url(server.base_url())
 //!     .credentials(Credentials::password(server.email(), server.password()))
@@ -83,6 +87,17 @@ use auth::{Account, Tokens};
 use limits::{Counters, Limit, Limits};
 use routes::AppState;
 
+use crate::spec::Resource;
+
+/// How many records of `resource` a stand-in seeds unless told otherwise:
+/// 1,000 CoworkerTimePasses (the resource that grows), 40 of the others.
+pub fn default_records(resource: Resource) -> usize {
+    match resource {
+        Resource::CoworkerTimePasses => 1_000,
+        _ => 40,
+    }
+}
+
 /// The account the stand-in accepts unless told otherwise.
 pub const DEFAULT_EMAIL: &str = "admin@example.com";
 /// The password of [`DEFAULT_EMAIL`].
@@ -93,9 +108,7 @@ pub const DEFAULT_PASSWORD: &str = "stand-in-password";
 #[must_use]
 pub struct StandInBuilder {
     seed: u64,
-    time_passes: usize,
-    coworker_time_passes: usize,
-    product_time_passes: usize,
+    records: seed::Counts,
     latency: Duration,
     read_limit: Option<f64>,
     write_limit: Option<f64>,
@@ -111,9 +124,10 @@ impl Default for StandInBuilder {
     fn default() -> Self {
         StandInBuilder {
             seed: 1,
-            time_passes: 40,
-            coworker_time_passes: 1_000,
-            product_time_passes: 40,
+            records: Resource::ALL
+                .iter()
+                .map(|&r| (r, default_records(r)))
+                .collect(),
             latency: Duration::ZERO,
             read_limit: None,
             write_limit: None,
@@ -134,21 +148,11 @@ impl StandInBuilder {
         self
     }
 
-    /// How many TimePasses to seed (at least one when other records need one).
-    pub fn time_passes(mut self, n: usize) -> Self {
-        self.time_passes = n;
-        self
-    }
-
-    /// How many CoworkerTimePasses to seed.
-    pub fn coworker_time_passes(mut self, n: usize) -> Self {
-        self.coworker_time_passes = n;
-        self
-    }
-
-    /// How many ProductTimePasses to seed.
-    pub fn product_time_passes(mut self, n: usize) -> Self {
-        self.product_time_passes = n;
+    /// How many records of `resource` to seed (default
+    /// [`default_records`]). There is at least one TimePass whenever other
+    /// records are seeded, since they point at one.
+    pub fn records(mut self, resource: Resource, n: usize) -> Self {
+        self.records.insert(resource, n);
         self
     }
 
@@ -211,12 +215,7 @@ impl StandInBuilder {
     /// Seeds the data, binds the port and starts serving on the current
     /// Tokio runtime. Fails only when the port cannot be bound.
     pub async fn start(self) -> std::io::Result<StandIn> {
-        let counts = seed::Counts {
-            time_passes: self.time_passes,
-            coworker_time_passes: self.coworker_time_passes,
-            product_time_passes: self.product_time_passes,
-        };
-        let db = seed::database(self.seed, counts, &self.email);
+        let db = seed::database(self.seed, &self.records, &self.email);
         let state = Arc::new(AppState {
             account: Account {
                 email: self.email,

@@ -3,6 +3,8 @@
 //! `ExpirationType` 0 and null, nulls where the docs show null, non-ASCII
 //! text, quotes and newlines.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -13,14 +15,10 @@ use super::row::{layouts, Cell, Fields, Layout, Row};
 use super::store::RowRef;
 use super::store::{Db, Table};
 use super::write;
+use crate::spec::Resource;
 
-/// How many records of each resource to seed.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Counts {
-    pub(crate) time_passes: usize,
-    pub(crate) coworker_time_passes: usize,
-    pub(crate) product_time_passes: usize,
-}
+/// How many records of each resource to seed; a resource left out gets none.
+pub(crate) type Counts = BTreeMap<Resource, usize>;
 
 const PASS_NAMES: &[&str] = &[
     "Day Pass",
@@ -56,35 +54,37 @@ fn of(entity: &str) -> &'static Layout {
 type Make = fn(&mut StdRng, usize, Map<String, Value>, Option<RowRef<'_>>) -> Map<String, Value>;
 
 /// Builds the seeded database.
-pub(crate) fn database(seed: u64, counts: Counts, admin: &str) -> Db {
+pub(crate) fn database(seed: u64, counts: &Counts, admin: &str) -> Db {
     let mut rng = StdRng::seed_from_u64(seed);
-    let needs_pass = counts.coworker_time_passes + counts.product_time_passes > 0;
-    let passes = if needs_pass {
-        counts.time_passes.max(1)
+    let count = |r| counts.get(&r).copied().unwrap_or(0);
+    let holders = count(Resource::CoworkerTimePasses) + count(Resource::ProductTimePasses);
+    // Held passes point at a TimePass, so there is one whenever they are.
+    let passes = if holders > 0 {
+        count(Resource::TimePasses).max(1)
     } else {
-        counts.time_passes
+        count(Resource::TimePasses)
     };
     let mut db = Db::new();
-    let plan: [(&str, usize, Make); 3] = [
-        ("TimePass", passes, time_pass),
+    let plan: [(Resource, usize, Make); 3] = [
+        (Resource::TimePasses, passes, time_pass),
         (
-            "CoworkerTimePass",
-            counts.coworker_time_passes,
+            Resource::CoworkerTimePasses,
+            count(Resource::CoworkerTimePasses),
             coworker_time_pass,
         ),
         (
-            "ProductTimePass",
-            counts.product_time_passes,
+            Resource::ProductTimePasses,
+            count(Resource::ProductTimePasses),
             product_time_pass,
         ),
     ];
     let pass_layout = of("TimePass");
-    for (entity, n, make) in plan {
-        let layout = of(entity);
+    for (resource, n, make) in plan {
+        let layout = of(resource.spec().entity);
         for i in 0..n {
             let id = db.table_mut(layout).allocate_id();
             let meta = meta(&mut rng, id, i, n, admin);
-            let pass = (entity != "TimePass")
+            let pass = (resource != Resource::TimePasses)
                 .then(|| pick(&mut rng, db.table(pass_layout)))
                 .flatten();
             let mut row = Row::from_map(layout, make(&mut rng, i, meta, pass));
@@ -368,11 +368,11 @@ mod tests {
     use super::*;
 
     fn counts() -> Counts {
-        Counts {
-            time_passes: 10,
-            coworker_time_passes: 50,
-            product_time_passes: 10,
-        }
+        Counts::from([
+            (Resource::TimePasses, 10),
+            (Resource::CoworkerTimePasses, 50),
+            (Resource::ProductTimePasses, 10),
+        ])
     }
 
     fn rows(db: &Db, entity: &str) -> String {
@@ -383,9 +383,9 @@ mod tests {
 
     #[test]
     fn same_seed_same_data() {
-        let a = database(7, counts(), "a@example.com");
-        let b = database(7, counts(), "a@example.com");
-        let c = database(8, counts(), "a@example.com");
+        let a = database(7, &counts(), "a@example.com");
+        let b = database(7, &counts(), "a@example.com");
+        let c = database(8, &counts(), "a@example.com");
         let json = |db: &Db| rows(db, "CoworkerTimePass");
         assert_eq!(json(&a), json(&b));
         assert_ne!(json(&a), json(&c));
@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn references_exist_and_quirks_are_present() {
-        let db = database(1, counts(), "a@example.com");
+        let db = database(1, &counts(), "a@example.com");
         let (pass, held) = (of("TimePass"), of("CoworkerTimePass"));
         for r in db.table(held).rows() {
             let id = r.get(held, "TimePassId").and_then(Cell::as_int).unwrap();

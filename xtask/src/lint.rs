@@ -17,35 +17,19 @@ pub fn run(ws: &Workspace) -> Result {
     // Redocly exits 0 when there are only warnings, so its output is read too.
     // recommended-strict (redocly.yaml) already raises warnings to errors.
     let mut redocly = node.command("redocly");
-    redocly
-        .arg("lint")
-        .arg("--config")
-        .arg(ws.root.join("redocly.yaml"))
-        .arg("--format=stylish")
-        .arg(&spec);
-    if let Err(e) = redocly_clean(ws, &mut redocly) {
-        failures.push(e);
-    }
+    let config = ws.root.join("redocly.yaml");
+    redocly.args(["lint", "--format=stylish", "--config"]);
+    failures.extend(redocly_clean(ws, redocly.arg(config).arg(&spec)).err());
 
     // --fail-severity=warn: a warning fails as an error does.
     let mut spectral = node.command("spectral");
-    spectral
-        .arg("lint")
-        .arg("--ruleset")
-        .arg(ws.root.join(".spectral.yaml"))
-        .arg("--fail-severity=warn")
-        .arg(&spec);
-    if let Err(e) = step(ws, &mut spectral) {
-        failures.push(e);
-    }
+    let ruleset = ws.root.join(".spectral.yaml");
+    spectral.args(["lint", "--fail-severity=warn", "--ruleset"]);
+    failures.extend(step(ws, spectral.arg(ruleset).arg(&spec)).err());
 
     let mut validator = python.command("openapi-spec-validator");
-    validator
-        .args(["--schema", "3.0", "--validation-errors", "all"])
-        .arg(&spec);
-    if let Err(e) = step(ws, &mut validator) {
-        failures.push(e);
-    }
+    validator.args(["--schema", "3.0", "--validation-errors", "all"]);
+    failures.extend(step(ws, validator.arg(&spec)).err());
 
     if failures.is_empty() {
         println!(

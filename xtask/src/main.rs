@@ -9,7 +9,6 @@ mod bench;
 mod check;
 mod contract;
 mod generate;
-mod json;
 mod lint;
 mod live;
 mod node;

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::json::Json;
 use crate::workspace::{self, Workspace};
 use crate::{Result, process, stand_in};
+use serde_json::Value as Json;
 
 /// The property added to each of [`SCHEMAS`].
 const FIELD: &str = "Description";
@@ -576,7 +576,7 @@ fn create(ws: &Workspace, new: &Nexudus) -> Result<i64> {
         .and_then(|items| items.first())
         .and_then(|item| item.get("Id"))
         .and_then(Json::as_i64)
-        .ok_or_else(|| format!("create printed no Id: {}", created.show()))?;
+        .ok_or_else(|| format!("create printed no Id: {}", created))?;
 
     let out = new.run(ws, &[RESOURCE, "get", &id.to_string(), "-o", "json"])?;
     let record = one_record(&parse(&out, "get")?, id, "get")?;
@@ -639,7 +639,7 @@ fn sync_after(ws: &Workspace, new: &Nexudus, db: &Path, id: i64) -> Result {
         other => {
             return Err(format!(
                 "after the sync, row {id} of `{RESOURCE}` has {FIELD} {}, not {VALUE:?}",
-                other.map_or("(missing)".into(), Json::show)
+                other.map_or("(missing)".into(), Json::to_string)
             ));
         }
     }
@@ -648,17 +648,17 @@ fn sync_after(ws: &Workspace, new: &Nexudus, db: &Path, id: i64) -> Result {
 }
 
 fn parse(out: &str, command: &str) -> Result<Json> {
-    Json::parse(out).map_err(|e| format!("{command} -o json: {e}: {out:?}"))
+    serde_json::from_str(out).map_err(|e| format!("{command} -o json: {e}: {out:?}"))
 }
 
 /// The only record of a JSON array, which must have Id `id`.
 fn one_record(value: &Json, id: i64, command: &str) -> Result<Json> {
-    match value.as_array() {
+    match value.as_array().map(Vec::as_slice) {
         Some([record]) if record.get("Id").and_then(Json::as_i64) == Some(id) => Ok(record.clone()),
         Some(records) => {
             let ids: Vec<String> = records
                 .iter()
-                .map(|r| r.get("Id").map_or("?".into(), Json::show))
+                .map(|r| r.get("Id").map_or("?".into(), Json::to_string))
                 .collect();
             Err(format!(
                 "{command} returned {} record(s) (Ids {}), not exactly TimePass {id}",
@@ -666,7 +666,7 @@ fn one_record(value: &Json, id: i64, command: &str) -> Result<Json> {
                 ids.join(", ")
             ))
         }
-        None => Err(format!("{command} printed no JSON array: {}", value.show())),
+        None => Err(format!("{command} printed no JSON array: {}", value)),
     }
 }
 
@@ -675,8 +675,8 @@ fn expect_value(record: &Json, command: &str) -> Result {
         Some(Json::String(v)) if v == VALUE => Ok(()),
         other => Err(format!(
             "{command}: the record's {FIELD} is {}, not {VALUE:?}: {}",
-            other.map_or("missing".into(), Json::show),
-            record.show()
+            other.map_or("missing".into(), Json::to_string),
+            record
         )),
     }
 }
@@ -704,7 +704,7 @@ print(json.dumps({"columns": columns, "row": row is not None, "value": row[0] if
         .args([RESOURCE, FIELD, &id.to_string()])
         .current_dir(&ws.root);
     let out = process::read(&mut cmd, &ws.root)?;
-    Json::parse(&out).map_err(|e| format!("the database reader's output: {e}: {out:?}"))
+    serde_json::from_str(&out).map_err(|e| format!("the database reader's output: {e}: {out:?}"))
 }
 
 fn columns(table: &Json) -> Result<Vec<&str>> {
@@ -712,7 +712,7 @@ fn columns(table: &Json) -> Result<Vec<&str>> {
         .get("columns")
         .and_then(Json::as_array)
         .map(|c| c.iter().filter_map(Json::as_str).collect())
-        .ok_or_else(|| format!("the database reader printed no columns: {}", table.show()))
+        .ok_or_else(|| format!("the database reader printed no columns: {}", table))
 }
 
 #[cfg(test)]
