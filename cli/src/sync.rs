@@ -134,7 +134,13 @@ async fn sync(ctx: &Context, client: &Client, path: &Path, args: &Args) -> Resul
         let result = sync_one(ctx, client, &mut store, resource, args, &mut summary).await;
         summary.requests = progress::requests() - before;
         summary.elapsed = clock.elapsed();
-        ctx.say(summary.line(name(resource)));
+        let line = summary.line(name(resource));
+        // What a failed resource committed is kept; the line must not read
+        // as a finished sync.
+        match &result {
+            Ok(()) => ctx.say(line),
+            Err(_) => ctx.say(format!("{line}; stopped early by the error below")),
+        }
         result.map_err(|failure| resumable(failure.within(name(resource))))?;
     }
     ctx.say(format!(
