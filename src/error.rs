@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::{
     secrets::Secrets,
-    status::{classify, Class, TOKEN_OPERATION},
+    status::{classify_answer, Class, TOKEN_OPERATION},
 };
 
 /// Result with the crate's [`Error`].
@@ -127,6 +127,10 @@ pub enum Error {
         /// The server's message: the envelope's `Message` when the body is
         /// one, else the start of the body.
         message: String,
+        /// Whether the service failed on its way rather than the API
+        /// answering: 502, 503, 504, or a 500 whose body is an error page
+        /// instead of the API's JSON. The same call may succeed later.
+        transient: bool,
     },
 
     /// A success answer whose body does not have the expected shape.
@@ -171,7 +175,7 @@ pub enum Error {
     },
 
     /// A write (POST) failed after it may have reached the server (a
-    /// timeout, a connection lost after sending, a 502/503/504). POSTs are
+    /// timeout, a connection lost after sending, a 502/503/504 or a 500 error page). POSTs are
     /// never retried, since a repeat could write twice: check whether the
     /// write happened before trying again.
     #[error("{operation}: outcome unknown: check before retrying ({source})")]
@@ -231,12 +235,12 @@ impl Error {
     }
 
     /// Whether the same call may succeed later unchanged: throttling, a
-    /// timeout, a failed connection, or a 502/503/504. Never for
+    /// timeout, a failed connection, or a 502/503/504 or a 500 error page. Never for
     /// [`Error::OutcomeUnknown`]: check first.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Throttled { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
-            Error::Api { status, .. } => classify(*status) == Class::Transient,
+            Error::Api { transient, .. } => *transient,
             _ => false,
         }
     }
@@ -360,7 +364,7 @@ impl Error {
         match self {
             Error::Timeout { .. } => true,
             Error::Transport { source, .. } => !source.is_connect(),
-            Error::Api { status, .. } => classify(*status) == Class::Transient,
+            Error::Api { transient, .. } => *transient,
             _ => false,
         }
     }
@@ -373,7 +377,7 @@ impl Error {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Error {
-        let class = classify(status);
+        let class = classify_answer(status, body);
         if operation == TOKEN_OPERATION && matches!(class, Class::Refused | Class::Unauthorized) {
             return token_refusal(status, body);
         }
@@ -405,11 +409,13 @@ impl Error {
                 operation,
                 status,
                 message: redirect_message(operation, headers),
+                transient: false,
             },
             Class::Transient | Class::Other | Class::Success => Error::Api {
                 operation,
                 status,
                 message: server_message(operation, body),
+                transient: class == Class::Transient,
             },
         }
     }

@@ -8,12 +8,14 @@ use std::time::Duration;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 
-use crate::status::{classify, Class};
+use crate::status::Class;
 
 /// When and how often a request is tried again.
 ///
 /// Throttling answers (409, 429) are retried for every method: the server did
-/// not carry the request out. 502, 503, 504 and attempts that got no answer
+/// not carry the request out. 502, 503, 504, a 500 error page that is not
+/// the API's JSON (the API answers transient bursts with one), and attempts
+/// that got no answer
 /// (a connection refused or dropped, a timeout) are retried only for GET,
 /// PUT and DELETE, never for POST, whose write may have been applied.
 ///
@@ -84,9 +86,11 @@ impl RetryPolicy {
 /// What an attempt came to, as far as deciding the next step needs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Outcome {
-    /// An answer with this status, and the wait its `Retry-After` asks for.
+    /// An answer with this status and class (see `status.rs`), and the
+    /// wait its `Retry-After` asks for.
     Answered {
         status: StatusCode,
+        class: Class,
         retry_after: Option<Duration>,
     },
     /// No whole answer: the connection was refused or dropped, or the
@@ -133,9 +137,8 @@ impl RetryPolicy {
             }
             _ if attempt.number >= self.max_attempts => Next::Return,
             Outcome::Answered {
-                status,
-                retry_after,
-            } => match classify(status) {
+                class, retry_after, ..
+            } => match class {
                 Class::Throttled => match retry_after {
                     Some(wait) if wait > self.max_delay => Next::Return,
                     Some(wait) => Next::Retry(wait),
@@ -158,10 +161,18 @@ fn idempotent(method: &Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::classify_answer;
 
+    /// An answer with a JSON body (`{}`), as the API sends.
     fn answered(status: u16, retry_after: Option<u64>) -> Outcome {
+        answered_with(status, b"{}", retry_after)
+    }
+
+    fn answered_with(status: u16, body: &[u8], retry_after: Option<u64>) -> Outcome {
+        let status = StatusCode::from_u16(status).unwrap();
         Outcome::Answered {
-            status: StatusCode::from_u16(status).unwrap(),
+            status,
+            class: classify_answer(status, body),
             retry_after: retry_after.map(Duration::from_secs),
         }
     }
@@ -214,6 +225,7 @@ mod tests {
         for outcome in [
             answered(502, None),
             answered(503, None),
+            answered_with(500, b"<html><title>Ooops!</title></html>", None),
             Outcome::Unanswered,
         ] {
             for method in [Method::GET, Method::PUT, Method::DELETE] {

@@ -1,5 +1,6 @@
-//! The one classifier of an answer's HTTP status. Retries (transport.rs) and
-//! errors (error.rs) both ask it, so a status means the same thing to both.
+//! The one classifier of an answer: its HTTP status, and for a 500 whether
+//! the body is the API's. Retries (transport.rs) and errors (error.rs) both
+//! ask it, so an answer means the same thing to both.
 
 use reqwest::StatusCode;
 
@@ -16,7 +17,9 @@ pub(crate) enum Class {
     /// 409 or 429: the server refused for now (the API documents 409 with
     /// `Retry-After`); nothing was carried out, so any method may retry.
     Throttled,
-    /// 502, 503, 504: a gateway or the server failed on its way; only
+    /// 502, 503, 504, or a 500 whose body is an error page rather than the
+    /// API's JSON: a gateway or the server failed on its way (the API
+    /// answers transient bursts with a generic "Ooops!" page); only
     /// requests whose repetition cannot duplicate a write may retry.
     Transient,
     /// 401 or 403: credentials refused, or the role is missing.
@@ -40,6 +43,24 @@ pub(crate) fn classify(status: StatusCode) -> Class {
         400 => Class::Refused,
         _ => Class::Other,
     }
+}
+
+/// Classifies an answer. A 500 that carries JSON is the API's answer (for
+/// example the envelope of a delete it refused) and final; a 500 with any
+/// other body is a failure of the service, [`Class::Transient`].
+pub(crate) fn classify_answer(status: StatusCode, body: &[u8]) -> Class {
+    match classify(status) {
+        Class::Other if status == StatusCode::INTERNAL_SERVER_ERROR && !is_json(body) => {
+            Class::Transient
+        }
+        class => class,
+    }
+}
+
+/// Whether a body is JSON, as far as its first character tells.
+fn is_json(body: &[u8]) -> bool {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(b'{' | b'['))
 }
 
 #[cfg(test)]
@@ -68,5 +89,18 @@ mod tests {
             let status = StatusCode::from_u16(code).unwrap();
             assert_eq!(classify(status), class, "{code}");
         }
+    }
+
+    #[test]
+    fn a_500_is_transient_unless_it_carries_the_apis_json() {
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        let page = b"<!DOCTYPE html><html><head><title>Ooops!</title>";
+        assert_eq!(classify_answer(status, page), Class::Transient);
+        assert_eq!(classify_answer(status, b""), Class::Transient);
+        let envelope = br#" {"Message":"cannot delete","WasSuccessful":false}"#;
+        assert_eq!(classify_answer(status, envelope), Class::Other);
+        let bad_gateway = StatusCode::BAD_GATEWAY;
+        assert_eq!(classify_answer(bad_gateway, b"{}"), Class::Transient);
+        assert_eq!(classify_answer(StatusCode::OK, page), Class::Success);
     }
 }

@@ -29,7 +29,7 @@ use crate::{
     generated::Client as Raw,
     pacing::{Pacer, Pacing},
     retry::{Attempt, Next, Outcome, RetryPolicy},
-    status::{classify, Class, TOKEN_OPERATION},
+    status::{classify, classify_answer, Class, TOKEN_OPERATION},
 };
 
 /// The state the generated client carries for its hooks; shared by clones.
@@ -200,6 +200,7 @@ fn outcome(result: &Result<Whole, Sent>) -> Outcome {
     match result {
         Ok(answer) => Outcome::Answered {
             status: answer.status,
+            class: classify_answer(answer.status, &answer.body),
             retry_after: retry_after(&answer.headers),
         },
         // A redirect the client refused, or a request reqwest could not

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use nexudus_timepasses::spec::Resource;
-use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
+use nexudus_timepasses::stand_in::{FailWith, StandIn, StandInBuilder};
 use nexudus_timepasses::types::{
     CoworkerTimePass, CoworkerTimePassPage, MutationResult, OAuthError, ProductTimePassPage,
     TimePass, TimePassPage, TokenResponse,
@@ -628,6 +628,17 @@ async fn limits_throttle_with_409_and_fail_every_nth_with_html() {
     assert!(retry >= 1);
     assert!(response.bytes().await.unwrap().is_empty());
     assert!(server.stats().throttled >= 1);
+    // reqwest does not show the reason phrase: read the status line itself.
+    let line = loop {
+        let line = status_line(&server, TP).await;
+        if line.starts_with("HTTP/1.1 409") {
+            break line;
+        }
+    };
+    assert_eq!(
+        line,
+        "HTTP/1.1 409 You must wait before accessing this url again."
+    );
 
     let server = start(
         StandIn::builder()
@@ -641,6 +652,42 @@ async fn limits_throttle_with_409_and_fail_every_nth_with_html() {
     assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 4);
     let stats = server.stats();
     assert_eq!((stats.injected_failures, stats.gets), (2, 6));
+
+    let server = start(
+        StandIn::builder()
+            .records(Resource::CoworkerTimePasses, 5)
+            .fail_every(2)
+            .fail_with(FailWith::ServerError),
+    )
+    .await;
+    let answers = [get(&server, TP).await, get(&server, TP).await];
+    assert_eq!(answers[0].status(), StatusCode::OK);
+    let [_, page] = answers;
+    assert_eq!(page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(page.text().await.unwrap().contains("<title>Ooops!</title>"));
+}
+
+/// The first line of a raw HTTP/1.1 GET's answer (the status line with its
+/// reason phrase, which reqwest does not expose).
+async fn status_line(server: &StandIn, path: &str) -> String {
+    use base64::Engine as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base_url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        server.email(),
+        server.password()
+    ));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {auth}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 async fn futures_statuses(server: &StandIn, n: usize) -> Vec<StatusCode> {

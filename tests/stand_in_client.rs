@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use nexudus_timepasses::spec::Resource;
-use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
+use nexudus_timepasses::stand_in::{FailWith, StandIn, StandInBuilder};
 use nexudus_timepasses::types::{CoworkerTimePassCreate, TimePassCreate};
 use nexudus_timepasses::{Client, Credentials, Error, Pacing};
 
@@ -62,6 +62,104 @@ async fn export_under_failures_and_throttling_loses_and_duplicates_nothing() {
         "no failure was injected: {stats:?}"
     );
     assert!(stats.throttled > 0, "nothing was throttled: {stats:?}");
+}
+
+/// The API's own burst of 500 "Ooops!" pages: every fifth request fails,
+/// reads are retried, and the export loses and duplicates nothing.
+#[tokio::test]
+async fn export_under_500_error_pages_loses_and_duplicates_nothing() {
+    let server = start(
+        StandIn::builder()
+            .records(Resource::CoworkerTimePasses, 300)
+            .fail_every(5)
+            .fail_with(FailWith::ServerError),
+    )
+    .await;
+    let ids = export_ids(&paged_client(&server, 20)).await;
+    let unique: BTreeSet<_> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), 300, "records lost or duplicated");
+    assert_eq!(unique.len(), 300, "records duplicated");
+    assert!(server.stats().injected_failures > 0, "{:?}", server.stats());
+}
+
+/// Under 500 error pages a PUT and a DELETE are tried again (repeating them
+/// cannot write twice); a POST is not, and its outcome is unknown. Every
+/// other resource request fails, so of two calls in a row at least one
+/// meets a failure.
+#[tokio::test]
+async fn a_500_error_page_repeats_puts_and_deletes_never_posts() {
+    let server = start(
+        StandIn::builder()
+            .records(Resource::CoworkerTimePasses, 5)
+            .fail_every(2)
+            .fail_with(FailWith::ServerError),
+    )
+    .await;
+    let client = client(&server);
+    let record = loop {
+        if let Ok(page) = client.time_passes().list(|q| q).await {
+            break page.records[0].id;
+        }
+    };
+    let record = client.time_passes().get(record).await.unwrap();
+
+    let before = server.stats();
+    for _ in 0..2 {
+        client.time_passes().replace(&record).await.unwrap();
+    }
+    let after = server.stats();
+    let failed = after.injected_failures - before.injected_failures;
+    assert!(failed >= 1, "no PUT met a failure");
+    assert_eq!(
+        after.puts - before.puts,
+        2 + failed,
+        "each failed PUT is repeated"
+    );
+
+    let before = server.stats();
+    let mut created = Vec::new();
+    for name in ["Burst one", "Burst two"] {
+        let body = TimePassCreate::builder()
+            .business_id(1001)
+            .currency_id(1)
+            .minutes_included(Some(60))
+            .name(name)
+            .price(1.0);
+        match client.time_passes().create(body).await {
+            Ok(id) => created.push(id),
+            Err(Error::OutcomeUnknown { source, .. }) => {
+                assert_eq!(source.status().map(|s| s.as_u16()), Some(500), "{source:?}");
+            }
+            Err(other) => panic!("a failed POST's outcome is unknown: {other:?}"),
+        }
+    }
+    let after = server.stats();
+    assert_eq!(after.posts - before.posts, 2, "a POST was repeated");
+    assert_eq!(created.len(), 1, "one of two POSTs in a row fails");
+
+    let spare = client
+        .time_passes()
+        .create(
+            TimePassCreate::builder()
+                .business_id(1001)
+                .currency_id(1)
+                .minutes_included(Some(60))
+                .name("Spare")
+                .price(1.0),
+        )
+        .await;
+    created.extend(spare.ok());
+    let before = server.stats();
+    for id in &created {
+        client.time_passes().delete(*id).await.unwrap();
+    }
+    let after = server.stats();
+    let failed = after.injected_failures - before.injected_failures;
+    assert_eq!(
+        after.deletes - before.deletes,
+        created.len() as u64 + failed,
+        "each failed DELETE is repeated"
+    );
 }
 
 /// The record as JSON without the fields a write is meant to change.
@@ -163,7 +261,19 @@ async fn deleting_a_time_pass_in_use_is_refused() {
         .await
         .unwrap();
     let pass = held[0].time_pass_id;
-    assert!(client.time_passes().delete(pass).await.is_err());
+    let deletes = server.stats().deletes;
+    let refused = client.time_passes().delete(pass).await.unwrap_err();
+    assert_eq!(
+        refused.status().map(|s| s.as_u16()),
+        Some(500),
+        "{refused:?}"
+    );
+    assert!(!refused.is_retryable(), "{refused:?}");
+    assert_eq!(
+        server.stats().deletes - deletes,
+        1,
+        "a 500 envelope is the API's answer: sent once"
+    );
     assert!(
         client.time_passes().get(pass).await.is_ok(),
         "the pass was deleted"

@@ -695,9 +695,11 @@ async fn a_token_endpoint_redirect_to_another_origin_is_not_followed() {
             operation,
             status,
             message,
+            transient,
         } => {
             assert_eq!(*operation, "request_token");
             assert_eq!(status.as_u16(), 307);
+            assert!(!transient, "a refused redirect is final");
             assert!(message.contains("redirect"), "{err}");
             assert!(
                 message.contains("never"),

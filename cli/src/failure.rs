@@ -202,6 +202,7 @@ fn message_of(e: &Error) -> String {
             operation,
             status,
             message,
+            ..
         } if looks_like_html(message) => {
             format!("{operation}: server answered {status} (an HTML error page)")
         }
@@ -302,6 +303,7 @@ mod tests {
             operation: "list",
             status: reqwest_status(500),
             message: "boom".into(),
+            transient: false,
         };
         assert!(Failure::from(failed).transient);
         let refused = Error::Validation {

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use nexudus_timepasses::spec::Resource;
-use nexudus_timepasses::stand_in::{default_records, StandIn, DEFAULT_EMAIL, DEFAULT_PASSWORD};
+use nexudus_timepasses::stand_in::{
+    default_records, FailWith, StandIn, DEFAULT_EMAIL, DEFAULT_PASSWORD,
+};
 
 use crate::failure::{Done, Failure};
 
@@ -30,9 +32,13 @@ pub struct Args {
     /// POST/PUT/DELETE requests per second; above it, 409 with Retry-After.
     #[arg(long)]
     write_limit: Option<f64>,
-    /// Every Nth resource request answers 503 with an HTML body.
+    /// Every Nth resource request answers with an HTML error page.
     #[arg(long)]
     fail_every: Option<u64>,
+    /// The status of --fail-every's pages: 503 (a gateway's page) or 500
+    /// (the API's "Ooops!" page).
+    #[arg(long, value_name = "STATUS", value_enum, default_value = "503")]
+    fail_with: FailStatus,
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 604_799)]
     token_ttl: u64,
@@ -45,6 +51,15 @@ pub struct Args {
     /// Require this two-factor code (totp) on sign-in.
     #[arg(long)]
     totp: Option<String>,
+}
+
+/// The statuses `--fail-with` takes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum FailStatus {
+    #[value(name = "500")]
+    ServerError,
+    #[value(name = "503")]
+    Unavailable,
 }
 
 /// One `--RESOURCE N` option per resource of the spec, named by its alias
@@ -111,6 +126,10 @@ pub async fn run(args: Args) -> Result<Done, Failure> {
     if let Some(n) = args.fail_every {
         builder = builder.fail_every(n);
     }
+    builder = builder.fail_with(match args.fail_with {
+        FailStatus::ServerError => FailWith::ServerError,
+        FailStatus::Unavailable => FailWith::Unavailable,
+    });
     if let Some(code) = args.totp {
         builder = builder.totp(code);
     }

@@ -74,23 +74,38 @@ impl Counters {
     }
 }
 
+/// What an injected failure (`fail_every`) answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailWith {
+    /// 503 with a gateway's HTML page (the default).
+    #[default]
+    Unavailable,
+    /// 500 with the generic "Ooops!" HTML page the API answers transient
+    /// bursts with (reported by people who run real tenants).
+    ServerError,
+}
+
 /// The configured awkwardness.
 pub(crate) struct Limits {
     pub(crate) latency: Duration,
     pub(crate) read: Option<Limit>,
     pub(crate) write: Option<Limit>,
     pub(crate) fail_every: Option<u64>,
+    pub(crate) fail_with: FailWith,
 }
 
 impl Limits {
-    /// The answer that replaces a resource request's, if any: a 503 for
-    /// every `fail_every`th request, else a 409 when over the limit for its
-    /// method.
+    /// The answer that replaces a resource request's, if any: the
+    /// `fail_with` page for every `fail_every`th request, else a 409 when
+    /// over the limit for its method.
     pub(crate) fn intercept(&self, counters: &Counters, method: &Method) -> Option<Response> {
         let n = counters.resource_requests.fetch_add(1, Ordering::Relaxed) + 1;
         if self.fail_every.is_some_and(|every| n.is_multiple_of(every)) {
             bump(&counters.injected_failures);
-            return Some(unavailable());
+            return Some(match self.fail_with {
+                FailWith::Unavailable => unavailable(),
+                FailWith::ServerError => server_error(),
+            });
         }
         let limit = if method == Method::GET || method == Method::HEAD {
             &self.read
@@ -103,11 +118,19 @@ impl Limits {
     }
 }
 
-/// 409 as the API throttles: `Retry-After` in whole seconds (at least 1),
-/// no-cache headers, empty body.
+/// The reason phrase the API documents for its throttling answer.
+pub(crate) const THROTTLED_REASON: &str = "You must wait before accessing this url again.";
+
+/// 409 as the API throttles: its documented reason phrase, `Retry-After` in
+/// whole seconds (at least 1), no-cache headers, empty body.
 fn throttled(wait: Duration) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut response = StatusCode::CONFLICT.into_response();
+    response
+        .extensions_mut()
+        .insert(hyper::ext::ReasonPhrase::from_static(
+            THROTTLED_REASON.as_bytes(),
+        ));
     let headers = response.headers_mut();
     headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -124,6 +147,18 @@ fn unavailable() -> Response {
         "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\
          <body><h1>Service Unavailable</h1><p>The server is temporarily unable to \
          service your request. Please try again later.</p></body></html>\n",
+    )
+        .into_response()
+}
+
+/// 500 with the generic HTML page the API shows when it fails.
+fn server_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html>\n<html><head><title>Ooops!</title></head>\
+         <body><h1>Ooops!</h1><p>Something went wrong. Please try again in a \
+         few moments.</p></body></html>\n",
     )
         .into_response()
 }
@@ -151,11 +186,15 @@ mod tests {
             read: None,
             write: None,
             fail_every: Some(3),
+            fail_with: FailWith::ServerError,
         };
         let counters = Counters::default();
-        let failed: Vec<bool> = (0..6)
-            .map(|_| limits.intercept(&counters, &Method::GET).is_some())
+        let failed: Vec<Option<u16>> = (0..6)
+            .map(|_| {
+                let answer = limits.intercept(&counters, &Method::GET);
+                answer.map(|a| a.status().as_u16())
+            })
             .collect();
-        assert_eq!(failed, [false, false, true, false, false, true]);
+        assert_eq!(failed, [None, None, Some(500), None, None, Some(500)]);
     }
 }

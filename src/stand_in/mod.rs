@@ -84,6 +84,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use auth::{Account, Tokens};
+pub use limits::FailWith;
 use limits::{Counters, Limit, Limits};
 use routes::AppState;
 
@@ -113,6 +114,7 @@ pub struct StandInBuilder {
     read_limit: Option<f64>,
     write_limit: Option<f64>,
     fail_every: Option<u64>,
+    fail_with: FailWith,
     token_ttl: Duration,
     email: String,
     password: String,
@@ -132,6 +134,7 @@ impl Default for StandInBuilder {
             read_limit: None,
             write_limit: None,
             fail_every: None,
+            fail_with: FailWith::default(),
             token_ttl: Duration::from_secs(604_799),
             email: DEFAULT_EMAIL.into(),
             password: DEFAULT_PASSWORD.into(),
@@ -176,9 +179,17 @@ impl StandInBuilder {
         self
     }
 
-    /// Every `n`th resource request answers 503 with an HTML body. Zero: never.
+    /// Every `n`th resource request answers with an HTML error page (503
+    /// unless [`fail_with`](Self::fail_with) says otherwise). Zero: never.
     pub fn fail_every(mut self, n: u64) -> Self {
         self.fail_every = (n > 0).then_some(n);
+        self
+    }
+
+    /// What [`fail_every`](Self::fail_every)'s failures answer: a gateway's
+    /// 503 (the default) or the API's own 500 "Ooops!" page.
+    pub fn fail_with(mut self, failure: FailWith) -> Self {
+        self.fail_with = failure;
         self
     }
 
@@ -230,6 +241,7 @@ impl StandInBuilder {
                 read: self.read_limit.and_then(Limit::per_second),
                 write: self.write_limit.and_then(Limit::per_second),
                 fail_every: self.fail_every,
+                fail_with: self.fail_with,
             },
             counters: Counters::default(),
         });
@@ -290,7 +302,7 @@ pub struct Stats {
     pub other_methods: u64,
     /// Requests answered 409 by the read or write limit.
     pub throttled: u64,
-    /// Requests answered 503 by `fail_every`.
+    /// Requests answered with an error page by `fail_every`.
     pub injected_failures: u64,
     /// Tokens issued by the token endpoint (password or refresh grant).
     pub token_exchanges: u64,
