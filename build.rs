@@ -4,12 +4,13 @@
 //! Generation only: nothing here edits progenitor's output. The outputs go
 //! to `$OUT_DIR`: `generated.rs` (included by `src/generated.rs`),
 //! `registry.rs` (included by `src/spec.rs`, written by `build/registry.rs`)
-//! and `openapi.json` (the drift check's copy of the spec). Two adaptations
+//! and `openapi.json` (the drift check's copy of the spec). Three adaptations
 //! are made to the spec on its way to progenitor, at the OpenAPI level:
 //! error responses are hidden (the handwritten layer reads every failure
-//! itself), and integer properties with `minimum: 1` lose the minimum, so
-//! that create bodies hold references as `i32` like the records do (the
-//! published spec keeps it; the server enforces it).
+//! itself); integer properties lose their `minimum`, so that bodies hold
+//! Ids and counts as `i32` like the records do (the published spec keeps
+//! it; the server enforces it); and a required `$ref` to a nullable schema
+//! becomes `nullable: true, allOf: [$ref]`, so that it is typed `Option`.
 //!
 //! Syntax-level rewrites of the generated code: none. A spec that cannot be
 //! generated stops the build with one short message naming the problem,
@@ -82,6 +83,7 @@ fn generate(path: &Path) -> Result<String, String> {
         .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
     drop_error_responses(&mut spec);
     integers_as_records_hold_them(&mut spec);
+    nullable_references_as_options(&mut spec);
     check_one_success_body(&spec)?;
     let tokens = run_generator(&spec)?;
     let file: syn::File =
@@ -121,31 +123,81 @@ fn drop_error_responses(spec: &mut OpenAPI) {
     }
 }
 
-/// A schema's integer with `minimum: 1` would come out as `NonZeroU32`,
-/// while records hold the same Ids as `i32`: a body built from a record
-/// would need conversions. The bodies' integers keep the records' type;
-/// the published spec keeps its minimum and the server enforces it.
+/// A schema's integer with a `minimum` would come out as `NonZeroU32` or
+/// `u32`, while records hold the same values as `i32`: a body built from a
+/// record would need conversions. The bodies' integers (and integer list
+/// items) keep the records' type; the published spec keeps its minimum and
+/// the server enforces it.
 fn integers_as_records_hold_them(spec: &mut OpenAPI) {
-    let Some(components) = spec.components.as_mut() else {
-        return;
-    };
-    for schema in components.schemas.values_mut() {
-        let ReferenceOr::Item(schema) = schema else {
-            continue;
-        };
-        let SchemaKind::Type(Type::Object(object)) = &mut schema.schema_kind else {
-            continue;
-        };
+    for object in objects(spec) {
         for property in object.properties.values_mut() {
-            if let ReferenceOr::Item(property) = property {
-                if let SchemaKind::Type(Type::Integer(integer)) = &mut property.schema_kind {
-                    if integer.minimum.is_some_and(|m| m >= 1) {
-                        integer.minimum = None;
+            let ReferenceOr::Item(property) = property else {
+                continue;
+            };
+            match &mut property.schema_kind {
+                SchemaKind::Type(Type::Integer(integer)) => integer.minimum = None,
+                SchemaKind::Type(Type::Array(array)) => {
+                    if let Some(ReferenceOr::Item(item)) = array.items.as_mut() {
+                        if let SchemaKind::Type(Type::Integer(integer)) = &mut item.schema_kind {
+                            integer.minimum = None;
+                        }
                     }
                 }
+                _ => {}
             }
         }
     }
+}
+
+/// A required property that is a `$ref` to a nullable schema (a record's
+/// `ExpirationType`) is written in every record, null or not; progenitor
+/// would type it as the referenced type alone, which cannot hold null. It
+/// is handed to progenitor as `nullable: true, allOf: [$ref]`, which it
+/// types as an `Option`; the published spec keeps the plain `$ref`.
+fn nullable_references_as_options(spec: &mut OpenAPI) {
+    let nullable: std::collections::BTreeSet<String> = spec
+        .components
+        .iter()
+        .flat_map(|c| &c.schemas)
+        .filter(|(_, s)| matches!(s, ReferenceOr::Item(s) if s.schema_data.nullable))
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect();
+    for object in objects(spec) {
+        for (name, property) in object.properties.iter_mut() {
+            let ReferenceOr::Reference { reference } = property else {
+                continue;
+            };
+            if !object.required.contains(name) || !nullable.contains(reference.as_str()) {
+                continue;
+            }
+            let target = ReferenceOr::Reference {
+                reference: reference.clone(),
+            };
+            *property = ReferenceOr::boxed_item(openapiv3::Schema {
+                schema_data: openapiv3::SchemaData {
+                    nullable: true,
+                    ..Default::default()
+                },
+                schema_kind: SchemaKind::AllOf {
+                    all_of: vec![target],
+                },
+            });
+        }
+    }
+}
+
+/// Every object schema of the components.
+fn objects(spec: &mut OpenAPI) -> impl Iterator<Item = &mut openapiv3::ObjectType> {
+    spec.components
+        .iter_mut()
+        .flat_map(|c| c.schemas.values_mut())
+        .filter_map(|schema| match schema {
+            ReferenceOr::Item(openapiv3::Schema {
+                schema_kind: SchemaKind::Type(Type::Object(object)),
+                ..
+            }) => Some(object),
+            _ => None,
+        })
 }
 
 /// Removes the error responses (4xx, 5xx, and `default`).

@@ -290,7 +290,8 @@ fn filters(
 ) -> Result<Vec<Filter>, String> {
     let mut filters = Vec::new();
     for p in list["parameters"].as_sequence().into_iter().flatten() {
-        // `$ref`s are page, size, orderBy and dir: not filters.
+        // `$ref`s are page, size, orderBy, dir and the plain Id: not
+        // `Entity_Prop` filters.
         if p.get("$ref").is_some() || p["in"].as_str() != Some("query") {
             continue;
         }
@@ -382,10 +383,14 @@ fn fields(spec: &Value, schema: &str, table: &str, out: &mut String) -> Result<(
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();
+        // A list's minimum is its items'.
+        let minimum = target["minimum"]
+            .as_i64()
+            .or_else(|| resolve(spec, &target["items"])["minimum"].as_i64());
         let _ = writeln!(
             out,
             "        FieldSpec {{ name: {name:?}, kind: Kind::{}, format: {:?}, nullable: {nullable}, \
-             required: {}, values: &{values:?}, description: {:?} }},",
+             required: {}, minimum: {minimum:?}, values: &{values:?}, description: {:?} }},",
             kind(spec, p),
             target["format"].as_str().unwrap_or_default(),
             required.contains(&name),
@@ -428,6 +433,10 @@ fn kind(spec: &Value, schema: &Value) -> &'static str {
         return "FilterDate";
     }
     let s = resolve(spec, schema);
+    // Text the legacy docs type `DateTime?`: a date, kept as the server's text.
+    if s["x-legacy-type"].as_str() == Some("DateTime?") {
+        return "DateTime";
+    }
     match (s["type"].as_str(), s["format"].as_str()) {
         (Some("integer"), _) => "Integer",
         (Some("number"), _) => "Number",

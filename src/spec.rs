@@ -83,6 +83,9 @@ pub struct FieldSpec {
     pub nullable: bool,
     /// Whether the schema requires it.
     pub required: bool,
+    /// The smallest value the spec allows (for a list, for each item);
+    /// `None` when it sets none.
+    pub minimum: Option<i64>,
     /// The values of a closed enum; empty for any other field.
     pub values: &'static [&'static str],
     /// The spec's description.

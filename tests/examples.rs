@@ -472,21 +472,21 @@ fn documented_expiration_types_decode_to_their_names() {
 }
 
 #[test]
-fn a_null_or_missing_expiration_type_decodes_to_none() {
+fn a_null_expiration_type_decodes_to_none_and_a_missing_one_is_refused() {
     let mut v = product_time_pass_example();
     v["ExpirationType"] = Value::Null;
     let p: types::ProductTimePass = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(p.expiration_type, None);
     assert!(p.extra.is_empty());
+    // The docs write it in every record, null included; so does the client.
+    assert_eq!(
+        serde_json::to_value(&p).unwrap()["ExpirationType"],
+        Value::Null
+    );
 
     v.as_object_mut().unwrap().remove("ExpirationType");
-    let p: types::ProductTimePass = serde_json::from_value(v).unwrap();
-    assert_eq!(p.expiration_type, None);
-    // None is written as an absent key, which the server reads as null.
-    assert!(serde_json::to_value(&p)
-        .unwrap()
-        .get("ExpirationType")
-        .is_none());
+    let missing = serde_json::from_value::<types::ProductTimePass>(v).unwrap_err();
+    assert!(missing.to_string().contains("ExpirationType"), "{missing}");
 }
 
 #[test]

@@ -197,12 +197,14 @@ async fn sync_one(
     };
     let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
+    let mut fetched = HashMap::new();
     let mut batches = changes(client, resource, &since);
     while let Some((listed, checkpoint)) = batches.try_next().await? {
         summary.read += listed.len() as u64;
-        let ids = to_fetch(store, &table, &listed, args.full)?;
+        let ids = to_fetch(&fetched, &listed, &checkpoint);
         let records = full_records(client, resource, &ids).await?;
         let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
+        fetched.extend(listed.iter().filter(|(id, _)| found.contains(id)).cloned());
         // Listed, then gone before the batch get: the server confirms it
         // was deleted.
         let vanished: Vec<i32> = ids
@@ -245,25 +247,27 @@ async fn sync_one(
     Ok(())
 }
 
-/// The Ids of a listing batch whose full records to fetch: all of them
-/// when reloading, else those whose stored `UpdatedOn` is not the
-/// listing's (a record stored as it is needs no fetch).
+/// The Ids of a listing batch whose full records to fetch: all but those
+/// this run already fetched at the same `UpdatedOn`, when that is before the
+/// batch's checkpoint minute. The API stamps `UpdatedOn` to the second, so
+/// a record fetched while its second was still open may have been written
+/// again since with the same `UpdatedOn`; one stamped before the checkpoint
+/// minute was final before this run began (see the library's `Changes`).
+/// Rows stored by earlier runs are always fetched again for that reason.
 fn to_fetch(
-    store: &Store,
-    table: &store::Table,
+    fetched: &HashMap<i32, Option<String>>,
     listed: &[(i32, Option<String>)],
-    full: bool,
-) -> Result<Vec<i32>, Failure> {
-    let ids: Vec<i32> = listed.iter().map(|(id, _)| *id).collect();
-    if full {
-        return Ok(ids);
-    }
-    let stored = store.updated_on(table, &ids)?;
-    Ok(listed
+    checkpoint: &Checkpoint,
+) -> Vec<i32> {
+    let settled = |at: &Option<String>| match (at, &checkpoint.updated_since) {
+        (Some(at), Some(minute)) => at.get(..minute.len()).is_some_and(|m| m < minute.as_str()),
+        _ => false,
+    };
+    listed
         .iter()
-        .filter(|(id, at)| at.is_none() || stored.get(id) != at.as_ref())
+        .filter(|(id, at)| !(settled(at) && fetched.get(id) == Some(at)))
         .map(|(id, _)| *id)
-        .collect())
+        .collect()
 }
 
 /// After a full walk: deletes the rows of records it did not see, each

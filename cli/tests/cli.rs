@@ -708,8 +708,30 @@ fn create_from_set_and_from_json_on_stdin() {
 #[test]
 fn delete_asks_refuses_without_a_terminal_and_deletes_with_yes() {
     let server = Serve::start(&[]);
-    let page = server.run(&["coworkertimepasses", "list", "--page-size", "2"]);
-    let ids: Vec<String> = page.ids().iter().map(i64::to_string).collect();
+    // Passes of its own: the API refuses to delete a pass with check-ins,
+    // which most seeded ones have.
+    let time_pass = server
+        .run(&["timepasses", "list", "--page-size", "1"])
+        .ids()[0]
+        .to_string();
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let created = server.run(&[
+                "coworkertimepasses",
+                "create",
+                "--set",
+                "CoworkerId=5",
+                "--set",
+                "BusinessId=1001",
+                "--set",
+                &format!("TimePassId={time_pass}"),
+                "--set",
+                "CreateMultiple=1",
+            ]);
+            ok(&created);
+            created.ids()[0].to_string()
+        })
+        .collect();
 
     let refused = server.run(&["coworkertimepasses", "delete", &ids[0]]);
     assert_eq!(refused.code, 2, "{refused:?}");

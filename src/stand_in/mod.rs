@@ -40,17 +40,50 @@
 //!   body when missing), batch get on the trailing-slash path (`?id=[1,2]`,
 //!   missing Ids left out), create and update (400 envelope with `Errors[]`
 //!   for missing required fields, wrong types, malformed JSON, references
-//!   that are 0 or point at no TimePass, `CreateMultiple` outside 0..=500),
-//!   delete (500 envelope for a TimePass still used), commands and run command.
+//!   that are 0 or point at no TimePass, values below the spec's `minimum`,
+//!   dates that are not dates, `CreateMultiple` outside 0..=500; a body over
+//!   2 MB is refused with 413 in the same envelope), delete, commands and
+//!   run command. Messages name the field in the API's words
+//!   (`PropertyName: message`; errors about the body as a whole are filed
+//!   under `Body`).
+//! - Deletes the API refuses answer the 500 envelope and keep the record,
+//!   as people who run real tenants report: a TimePass that passes still
+//!   use or that a pricing plan (`Tariffs`) lists, and a CoworkerTimePass
+//!   with check-ins (checked in, used, or with uses spent). The seeded data
+//!   has all three. A delete of a record already gone answers 404.
 //! - PUT replaces the whole record: a writable field left out is cleared.
 //!   Read-only fields (`CreatedOn`, `UsedDate`, `Invoiced`...) keep the
-//!   server's values. `UpdatedOn` moves forward on every write (the real
-//!   clock, millisecond precision).
+//!   server's values. Writes stamp `UpdatedOn` with the real clock to the
+//!   second (`2025-01-15T10:30:00Z`, as the docs show); listings sorted by
+//!   a field break ties by Id.
+//! - Every field of a record is written, nulls included; listings leave
+//!   out exactly the fields the docs say they leave out.
+//! - Throttling answers 409 with the documented reason phrase "You must
+//!   wait before accessing this url again.". Injected failures
+//!   ([`StandInBuilder::fail_every`]) answer a gateway's 503 page or, with
+//!   [`FailWith::ServerError`], the API's own 500 "Ooops!" page.
 //! - Listing records leave out the fields the API leaves out; the page
 //!   envelope carries every key the docs show (and `PageNumber`, `PageSize`).
-//! - Lenient where the docs say nothing: a `page` or `size` below 1 or not a
-//!   number falls back to 1 and 25; sizes have no maximum; a filter value
-//!   that cannot be read for its field matches no record.
+//!
+//! # Choices where the docs are silent
+//!
+//! Tests that rest on one of these rest on a guess about the real API:
+//!
+//! | Question | The stand-in's choice | Why |
+//! |---|---|---|
+//! | Text filters: exact or "contains"? | exact, case-sensitive | the docs call `Entity_Prop` filters exact; no example shows a partial match |
+//! | Case of filter names | the `Entity_` prefix as the spec spells it; the property part in any case | examples use the spec's spelling; ASP.NET binds properties case-insensitively |
+//! | Case of paths | as the spec spells them | no example shows another |
+//! | Trailing slash | `/api/billing/<resource>/` is batch get (`?id=[..]`), not the listing | the docs give batch get that path |
+//! | Key order in records | the spec's property order | JSON order carries no meaning; the examples' order is kept where the spec follows it |
+//! | A filter value that does not read as its field's type | matches no record | an empty page is what a typed comparison that fails gives |
+//! | `page` or `size` below 1 or not a number | 1 and 25 | the documented defaults |
+//! | Largest `size` | none | the docs give no maximum |
+//! | `dir` other than `-1` | ascending | the examples bear out 1/-1; one doc page says 0/1 |
+//! | Format of dates the docs type `DateTime?` (`ExpireDate`...) | RFC 3339, a date and time without zone (read as UTC), or a date | what ASP.NET reads; written back as RFC 3339 |
+//! | Status of a body over 2 MB | 413 with the 400 envelope's shape | the docs give no limit; the envelope is how the API refuses bodies |
+//! | Property of errors about the whole body | `Body` | the docs show `PropertyName: message` and no body-level example |
+//! | Which passes have check-ins | checked in, used, or `RemainingUses` below `TotalUses` | check-ins are not an API resource here; these fields are what they change |
 //!
 //! # Defaults
 //!

@@ -56,6 +56,7 @@ pub(crate) fn router(state: Shared) -> Router {
     let resources = Resource::ALL
         .into_iter()
         .fold(Router::new(), |router, r| router.merge(resource(layout(r))))
+        .route_layer(middleware::map_response(too_large))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard));
     Router::new()
         .route("/api/token", post(token))
@@ -108,6 +109,20 @@ async fn count(State(s): State<Shared>, request: Request, next: Next) -> Respons
         response.headers_mut().insert("server-timing", value);
     }
     response
+}
+
+/// A body over the size limit (axum's 2 MB) is refused in the API's
+/// envelope, with status 413, instead of axum's plain-text answer.
+async fn too_large(response: Response) -> Response {
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let refused = envelope::invalid(vec![refusal(
+        body::BODY,
+        "is too large (2 MB at most)",
+        None,
+    )]);
+    (StatusCode::PAYLOAD_TOO_LARGE, refused).into_response()
 }
 
 /// Resource calls: injected failures and throttling first (they come from in
@@ -204,7 +219,7 @@ async fn batch(State(s): State<Shared>, l: &'static Layout, RawQuery(q): RawQuer
 }
 
 async fn create(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Response {
-    let body = match (l.parse_create)(&bytes, &l.create_required) {
+    let body = match (l.parse_create)(&bytes, l.spec.create_fields) {
         Ok(body) => body,
         Err(errors) => return envelope::invalid(errors),
     };
@@ -228,7 +243,7 @@ async fn create(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Re
 }
 
 async fn update(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Response {
-    let body = match (l.parse_update)(&bytes, &l.update_required) {
+    let body = match (l.parse_update)(&bytes, l.spec.update_fields) {
         Ok(body) => body,
         Err(errors) => return envelope::invalid(errors),
     };
@@ -263,10 +278,10 @@ async fn delete(State(s): State<Shared>, l: &'static Layout, Path(id): Path<Stri
     };
     let stamp = s.stamp();
     let mut db = s.write();
-    if db.table(l).get(id).is_none() {
+    let Some(record) = db.table(l).get(id) else {
         return not_found();
-    }
-    if write::in_use(&db, l, id) {
+    };
+    if rules::undeletable(l, &record) || write::in_use(&db, l, id) {
         return envelope::delete_failed();
     }
     db.table_mut(l).remove(id);
@@ -323,7 +338,7 @@ fn required_of_run() -> &'static [String] {
 }
 
 async fn run(State(s): State<Shared>, l: &'static Layout, bytes: Bytes) -> Response {
-    let request = match body::decode::<RunCommandRequest>(&bytes, required_of_run()) {
+    let request = match body::decode::<RunCommandRequest>(&bytes, required_of_run(), &[]) {
         Ok(request) => request,
         Err(errors) => return envelope::invalid(errors),
     };

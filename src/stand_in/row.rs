@@ -36,6 +36,28 @@ pub(crate) enum Cell {
     Json(Box<Value>),
 }
 
+/// A date as the API reads one: RFC 3339, or a date and time without a zone
+/// (read as UTC), or a date alone (midnight UTC).
+pub(crate) fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let text = text.trim();
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+}
+
 /// What a column holds, from its [`FieldSpec`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Type {
@@ -71,9 +93,7 @@ impl Cell {
             (Type::Num, Value::Number(n)) => n.as_f64().map(Cell::Num),
             (Type::Bool, Value::Bool(b)) => Some(Cell::Bool(*b)),
             (Type::Uuid, Value::String(s)) => s.parse().ok().map(Cell::Uuid),
-            (Type::Time, Value::String(s)) => DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| Cell::Time(t.to_utc())),
+            (Type::Time, Value::String(s)) => parse_date(s).map(Cell::Time),
             _ => None,
         };
         typed.unwrap_or_else(|| match value {
@@ -268,9 +288,6 @@ pub(crate) struct Layout {
     /// Decoders of the create and update bodies into their generated types.
     pub(crate) parse_create: Parser,
     pub(crate) parse_update: Parser,
-    /// Required fields of the create and update bodies, sorted.
-    pub(crate) create_required: Vec<&'static str>,
-    pub(crate) update_required: Vec<&'static str>,
 }
 
 /// Every resource's layout, in `Resource::ALL` order.
@@ -297,16 +314,6 @@ pub(crate) fn layout(resource: Resource) -> &'static Layout {
 /// The resource whose entity is `entity` (`TimePass`), by table position.
 fn table_of(entity: &str) -> Option<usize> {
     Resource::ALL.iter().position(|r| r.spec().entity == entity)
-}
-
-fn required(fields: &[FieldSpec]) -> Vec<&'static str> {
-    let mut names: Vec<_> = fields
-        .iter()
-        .filter(|f| f.required)
-        .map(|f| f.name)
-        .collect();
-    names.sort_unstable();
-    names
 }
 
 impl Layout {
@@ -339,8 +346,6 @@ impl Layout {
             references: Vec::new(),
             parse_create: parsers.create,
             parse_update: parsers.update,
-            create_required: required(spec.create_fields),
-            update_required: required(spec.update_fields),
         };
         layout.link();
         layout

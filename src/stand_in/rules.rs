@@ -1,8 +1,9 @@
 //! What the stand-in does beyond the spec's tables, as small explicit rules:
 //! each resource's display text (`ToStringText`), the fields the server
 //! keeps in step with others (`UsedDate` with `Used`, `IsFromTariff` with
-//! the tariff), `CreateMultiple`, and the commands it offers (the docs list
-//! none). Everything else is read from the tables.
+//! the tariff), `CreateMultiple`, the deletes the API refuses for what a
+//! record holds, and the commands it offers (the docs list none).
+//! Everything else is read from the tables.
 
 use chrono::SecondsFormat;
 use serde_json::{Map, Value};
@@ -98,6 +99,27 @@ fn display(layout: &Layout, row: &Row) -> Option<String> {
             text("TimePassName").unwrap_or("Time pass")
         )),
         _ => None,
+    }
+}
+
+/// Whether the API refuses to delete this record for what it holds, as
+/// people who run real tenants report: a CoworkerTimePass that has
+/// check-ins (checked in, used, or with uses spent), a TimePass that a
+/// pricing plan (`Tariffs`) still lists.
+pub(crate) fn undeletable(layout: &Layout, row: &impl Fields) -> bool {
+    let flag = |name| matches!(row.get(layout, name), Some(Cell::Bool(true)));
+    let int = |name| row.get(layout, name).and_then(Cell::as_int);
+    match layout.spec.entity {
+        "CoworkerTimePass" => {
+            let spent =
+                matches!((int("RemainingUses"), int("TotalUses")), (Some(r), Some(t)) if r < t);
+            flag("CheckedIn") || flag("Used") || spent
+        }
+        "TimePass" => matches!(
+            row.get(layout, "Tariffs"),
+            Some(Cell::Json(list)) if list.as_array().is_some_and(|l| !l.is_empty())
+        ),
+        _ => false,
     }
 }
 

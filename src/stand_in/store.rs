@@ -275,6 +275,12 @@ impl ListQuery {
             // 1 ascending, -1 descending (the values the examples bear out);
             // anything else, including the other docs' 0, sorts ascending.
             "dir" => self.descending = value.trim() == "-1",
+            // The legacy docs' plain filter.
+            "Id" => self.filters.push(Filter {
+                column: layout.id,
+                bound: Bound::Exact,
+                wanted: Wanted::new(value),
+            }),
             _ => {
                 if let Some((column, bound)) = filter(layout, key) {
                     self.filters.push(Filter {

@@ -9,7 +9,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
 use super::envelope::{refusal, Refusal};
-use super::row::{layouts, Cell, Fields, Layout, Row, Source, OPEN_OBJECTS};
+use super::row::{layouts, parse_date, Cell, Fields, Layout, Row, Source, OPEN_OBJECTS};
 use super::rules;
 use super::store::Db;
 use crate::spec::{FieldSpec, Kind};
@@ -21,23 +21,14 @@ pub(crate) struct Stamp {
 }
 
 impl Stamp {
-    /// The real clock, at millisecond precision.
+    /// The real clock, to the second: the API writes its timestamps with
+    /// seconds and `Z` (`2025-01-15T10:30:00Z`). Writes within one second
+    /// share their `UpdatedOn`; listings by `UpdatedOn` break ties by Id.
     pub(crate) fn now(by: &str) -> Self {
         let now = Utc::now();
         Stamp {
-            now: now
-                .duration_trunc(TimeDelta::milliseconds(1))
-                .unwrap_or(now),
+            now: now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now),
             by: by.to_owned(),
-        }
-    }
-
-    /// A new `UpdatedOn` for a record last written at `previous`: the clock,
-    /// but always later than `previous`, so every write changes it.
-    fn after(&self, previous: Option<&Cell>) -> DateTime<Utc> {
-        match previous {
-            Some(Cell::Time(t)) => self.now.max(*t + TimeDelta::milliseconds(1)),
-            _ => self.now,
         }
     }
 }
@@ -79,8 +70,39 @@ pub(crate) fn check(db: &Db, body: &Map<String, Value>, fields: &[FieldSpec]) ->
             }
         }
     }
+    for f in fields {
+        if !errors.iter().any(|e| e.property_name == f.name) {
+            errors.extend(out_of_range(body, f).or_else(|| not_a_date(body, f)));
+        }
+    }
     errors.extend(rules::check(body));
     errors
+}
+
+/// A value below the field's `minimum` (for a list, an item below it).
+fn out_of_range(body: &Map<String, Value>, field: &FieldSpec) -> Option<Refusal> {
+    let minimum = field.minimum?;
+    let low = |v: &Value| v.as_i64().is_some_and(|n| n < minimum);
+    let sent = body.get(field.name)?;
+    let bad = match sent {
+        Value::Array(items) => items.iter().any(low),
+        value => low(value),
+    };
+    let message = format!("must be at least {minimum}");
+    bad.then(|| refusal(field.name, &message, Some(sent.clone())))
+}
+
+/// A date-time field whose text is not a date (the API types these fields
+/// `DateTime?`): refused like any other bad value.
+fn not_a_date(body: &Map<String, Value>, field: &FieldSpec) -> Option<Refusal> {
+    if field.kind != Kind::DateTime {
+        return None;
+    }
+    let text = body.get(field.name)?.as_str()?;
+    let message = "is not a valid date (for example 2025-01-15T10:30:00Z)";
+    parse_date(text)
+        .is_none()
+        .then(|| refusal(field.name, message, Some(Value::from(text))))
 }
 
 /// The record a write stores. Each field is the body's when the body's
@@ -176,10 +198,9 @@ fn edit_list(
     Some(Value::Array(list))
 }
 
-/// Moves `UpdatedOn` forward and sets `UpdatedBy`, as any write does.
+/// Sets `UpdatedOn` and `UpdatedBy`, as any write does.
 pub(crate) fn touch(layout: &Layout, row: &mut Row, stamp: &Stamp) {
-    let updated = stamp.after(row.get(layout, "UpdatedOn"));
-    row.set(layout, "UpdatedOn", Cell::Time(updated));
+    row.set(layout, "UpdatedOn", Cell::Time(stamp.now));
     row.set(layout, "UpdatedBy", Cell::text(Some(stamp.by.as_str())));
 }
 

@@ -5,7 +5,6 @@
 //! transaction, so the database never holds a checkpoint without the rows
 //! it covers.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use nexudus_timepasses::Checkpoint;
@@ -191,28 +190,6 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    /// `UpdatedOn` as stored, for those of `ids` that have a row.
-    pub fn updated_on(&self, table: &Table, ids: &[i32]) -> Result<HashMap<i32, String>, String> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT \"UpdatedOn\" FROM {} WHERE \"Id\" = ?1",
-                quoted(&table.name)
-            ))
-            .map_err(db_error("cannot read UpdatedOn"))?;
-        let mut out = HashMap::new();
-        for &id in ids {
-            let at: Option<Option<String>> = stmt
-                .query_row([id], |row| row.get(0))
-                .optional()
-                .map_err(db_error("cannot read UpdatedOn"))?;
-            if let Some(Some(at)) = at {
-                out.insert(id, at);
-            }
-        }
-        Ok(out)
     }
 
     /// Every Id in `table`.
