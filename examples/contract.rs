@@ -105,7 +105,12 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
                 .dir(SortDirection::Descending)
         },
         create,
-        |p| p.price += 1.0,
+        // The docs' example record holds 0 for its references, which an
+        // update refuses (`minimum: 1`): the change sets real ones.
+        |p| {
+            p.price += 1.0;
+            (p.business_id, p.currency_id) = (1, 1);
+        },
         "time_pass",
         &mut calls
     );
@@ -124,7 +129,10 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
                 .to_coworker_time_pass_expire_date(s)
         },
         create,
-        |p| p.notes = Some("contract".into()),
+        |p| {
+            p.notes = Some("contract".into());
+            (p.coworker_id, p.business_id, p.time_pass_id) = (42, 1, 7);
+        },
         "coworker_time_pass",
         &mut calls
     );
@@ -141,7 +149,10 @@ async fn run(base_url: &str) -> Result<Vec<&'static str>> {
                 .from_product_time_pass_created_on(since)
         },
         create,
-        |p| p.passes_included += 1,
+        |p| {
+            p.passes_included += 1;
+            (p.product_id, p.time_pass_id) = (3, 7);
+        },
         "product_time_pass",
         &mut calls
     );

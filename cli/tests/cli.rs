@@ -980,3 +980,27 @@ fn help_completions_quiet_and_aliases() {
     .into();
     assert_eq!(counts, [("stderr", 1), ("stdout", 1)].into());
 }
+
+/// The API's own burst of 500 "Ooops!" pages (`serve --fail-with 500`):
+/// the export retries them and gives every record once.
+#[test]
+fn export_from_a_server_failing_with_500_pages_gives_every_record_once() {
+    let server = Serve::start(&["--fail-every", "5", "--fail-with", "500"]);
+    let export = server.run(&[
+        "coworkertimepasses",
+        "export",
+        "-o",
+        "jsonl",
+        "--page-size",
+        "25",
+    ]);
+    ok(&export);
+    let ids = export.ids();
+    assert_eq!(ids.len(), 1_000, "the stand-in's 1,000 CoworkerTimePasses");
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 1_000, "each once");
+    assert!(
+        !export.stderr.contains(" 0 retries"),
+        "the 500 pages were retried: {}",
+        export.stderr
+    );
+}
