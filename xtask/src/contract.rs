@@ -45,31 +45,12 @@ pub fn run(ws: &Workspace) -> Result {
     if operations.is_empty() {
         return Err("openapi.yaml declares no operationId".into());
     }
-    node::ensure(ws)?;
-    let prism_js = PRISM_JS
-        .iter()
-        .fold(ws.tools().join("node_modules"), |p, part| p.join(part));
-    if !prism_js.is_file() {
-        return Err(format!(
-            "{} is missing: is @stoplight/prism-cli in tools/package.json?",
-            ws.show(&prism_js)
-        ));
-    }
-
     // Built first, so that Prism only waits for the calls.
     process::run(
         ws.cargo().args(["build", "--example", "contract"]),
         &ws.root,
     )?;
-
-    let dir = ws.target.join("contract");
-    workspace::create_dir(&dir)?;
-    let log = dir.join(format!("prism-{}.log", std::process::id()));
-    let port = free_port()?;
-    let mut prism = Prism::start(ws, &prism_js, port, &log)?;
-    prism.wait_until_listening(START_TIMEOUT)?;
-
-    let url = format!("http://127.0.0.1:{port}");
+    let (mut prism, url, log) = serve(ws)?;
     let example = process::capture(
         ws.cargo()
             .args(["run", "--example", "contract", "--"])
@@ -121,6 +102,28 @@ pub fn run(ws: &Workspace) -> Result {
     }
 }
 
+/// Prism serving openapi.yaml on a free port of 127.0.0.1, listening: the
+/// server, its URL and its log file (under `target/contract/`).
+pub fn serve(ws: &Workspace) -> Result<(Prism, String, PathBuf)> {
+    node::ensure(ws)?;
+    let prism_js = PRISM_JS
+        .iter()
+        .fold(ws.tools().join("node_modules"), |p, part| p.join(part));
+    if !prism_js.is_file() {
+        return Err(format!(
+            "{} is missing: is @stoplight/prism-cli in tools/package.json?",
+            ws.show(&prism_js)
+        ));
+    }
+    let dir = ws.target.join("contract");
+    workspace::create_dir(&dir)?;
+    let log = dir.join(format!("prism-{}.log", std::process::id()));
+    let port = free_port()?;
+    let mut prism = Prism::start(ws, &prism_js, port, &log)?;
+    prism.wait_until_listening(START_TIMEOUT)?;
+    Ok((prism, format!("http://127.0.0.1:{port}"), log))
+}
+
 /// A port that was free a moment ago. Prism binds it itself, so another
 /// program could take it in between; Prism then exits and the run says so.
 fn free_port() -> Result<u16> {
@@ -143,7 +146,7 @@ fn read_log(log: &Path) -> Result<String> {
 /// A running Prism. Dropping it stops Prism: SIGTERM to its process group,
 /// SIGKILL if it is still there after [`STOP_TIMEOUT`], then wait, so that a
 /// failed step or a panic leaves no server behind.
-struct Prism {
+pub struct Prism {
     child: Option<Child>,
     port: u16,
     log: PathBuf,
