@@ -21,6 +21,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chrono::DateTime;
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nexudus_timepasses::spec::{Resource, ResourceVisitor, BATCH_IDS};
@@ -259,9 +260,12 @@ fn to_fetch(
     listed: &[(i32, Option<String>)],
     checkpoint: &Checkpoint,
 ) -> Vec<i32> {
-    let settled = |at: &Option<String>| match (at, &checkpoint.updated_since) {
-        (Some(at), Some(minute)) => at.get(..minute.len()).is_some_and(|m| m < minute.as_str()),
-        _ => false,
+    let since = checkpoint.minute().ok().flatten().map(|m| m.and_utc());
+    let settled = |at: &Option<String>| {
+        let at = at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        matches!((at, since), (Some(at), Some(since)) if at < since)
     };
     listed
         .iter()
@@ -402,6 +406,37 @@ async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_records_fetched_this_run_and_stamped_before_the_checkpoint_are_skipped() {
+        let at = |t: &str| Some(t.to_owned());
+        let fetched = HashMap::from([
+            (1, at("2025-01-15T10:28:59Z")),
+            (2, at("2025-01-15T10:29:00Z")),
+            (4, at("2025-01-15T10:00:00Z")),
+            (5, at("2025-01-15T11:28:59+01:00")),
+        ]);
+        let listed = [
+            (1, at("2025-01-15T10:28:59Z")),
+            // Stamped in the checkpoint minute: its second may have been open.
+            (2, at("2025-01-15T10:29:00Z")),
+            // Not fetched in this run.
+            (3, at("2025-01-15T10:00:00Z")),
+            // Written again since this run fetched it.
+            (4, at("2025-01-15T10:05:00Z")),
+            // The same instant as 1, in another zone.
+            (5, at("2025-01-15T11:28:59+01:00")),
+            (6, None),
+        ];
+        let checkpoint = Checkpoint {
+            updated_since: Some("2025-01-15T10:29".into()),
+        };
+        assert_eq!(to_fetch(&fetched, &listed, &checkpoint), [2, 3, 4, 6]);
+        assert_eq!(
+            to_fetch(&fetched, &listed, &Checkpoint::default()),
+            [1, 2, 3, 4, 5, 6]
+        );
+    }
 
     #[test]
     fn into_takes_sqlite_and_refuses_the_rest() {
