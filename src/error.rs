@@ -116,8 +116,9 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
 
-    /// Any other status: a server failure (500, or 502-504 after the
-    /// retries), a redirect the client does not follow, another 4xx.
+    /// Any other status: a server failure (a 500 envelope; a 500 error page
+    /// or 502-504 after the retries), a redirect the client does not
+    /// follow, another 4xx.
     #[error("{operation}: server answered {status}: {message}")]
     Api {
         /// The operation (the spec's operationId).

@@ -57,8 +57,10 @@ pub(crate) fn classify_answer(status: StatusCode, body: &[u8]) -> Class {
     }
 }
 
-/// Whether a body is JSON, as far as its first character tells.
+/// Whether a body is JSON, as far as its first character tells (after a
+/// UTF-8 byte order mark, if any).
 fn is_json(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     matches!(first, Some(b'{' | b'['))
 }
@@ -99,6 +101,8 @@ mod tests {
         assert_eq!(classify_answer(status, b""), Class::Transient);
         let envelope = br#" {"Message":"cannot delete","WasSuccessful":false}"#;
         assert_eq!(classify_answer(status, envelope), Class::Other);
+        let with_bom = b"\xEF\xBB\xBF{\"WasSuccessful\":false}";
+        assert_eq!(classify_answer(status, with_bom), Class::Other);
         let bad_gateway = StatusCode::BAD_GATEWAY;
         assert_eq!(classify_answer(bad_gateway, b"{}"), Class::Transient);
         assert_eq!(classify_answer(StatusCode::OK, page), Class::Success);

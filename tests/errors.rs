@@ -184,6 +184,232 @@ async fn a_500_envelope_is_final_and_sent_once() {
     );
 }
 
+#[tokio::test]
+async fn a_400_envelope_is_a_validation_error_with_every_field() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        TIME_PASSES,
+        json_response(400, validation_envelope()),
+    )
+    .await;
+
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+
+    match &err {
+        Error::Validation {
+            operation,
+            message,
+            errors,
+            ..
+        } => {
+            assert_eq!(*operation, "create_time_pass");
+            assert_eq!(message, "Name: is a required field");
+            assert_eq!(errors.len(), 2, "{errors:?}");
+            assert_eq!(errors[0].property, "Name");
+            assert_eq!(errors[0].message, "is a required field");
+            assert_eq!(errors[0].attempted_value, None);
+            assert_eq!(errors[1].property, "Price");
+            assert_eq!(errors[1].message, "must be zero or more");
+            assert_eq!(errors[1].attempted_value, Some(json!(-5)));
+        }
+        other => panic!("expected Error::Validation, got {other:?}"),
+    }
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(
+        received(&server, "POST", TIME_PASSES).await.len(),
+        1,
+        "a 400 is not retried"
+    );
+    assert_hides_secrets(&err);
+}
+
+#[tokio::test]
+async fn a_200_envelope_that_was_not_successful_is_a_validation_error() {
+    let server = MockServer::start().await;
+    let mut envelope = validation_envelope();
+    envelope["Status"] = json!(200);
+    mount(&server, "POST", TIME_PASSES, json_response(200, envelope)).await;
+
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+
+    match &err {
+        Error::Validation { errors, .. } => {
+            let names: Vec<&str> = errors.iter().map(|e| e.property.as_str()).collect();
+            assert_eq!(names, ["Name", "Price"]);
+        }
+        other => panic!("expected Error::Validation, got {other:?}"),
+    }
+    assert_hides_secrets(&err);
+}
+
+#[tokio::test]
+async fn a_failed_delete_envelope_keeps_its_500_status() {
+    // The documented delete failure (REFERENCE §4.6): HTTP 500 with an
+    // envelope. It is no validation failure and its status is 500.
+    let server = MockServer::start().await;
+    let failure = json!({
+        "Status": 500,
+        "Message": "An error occurred while deleting the record.",
+        "Value": null,
+        "RedirectURL": null,
+        "UpdatedOn": null,
+        "UpdatedBy": null,
+        "Errors": null,
+        "WasSuccessful": false
+    });
+    mount(
+        &server,
+        "DELETE",
+        &pass_path(PASS_ID),
+        json_response(500, failure),
+    )
+    .await;
+
+    let err = bearer_client(&server)
+        .time_passes()
+        .delete(PASS_ID)
+        .await
+        .unwrap_err();
+
+    assert!(
+        err.to_string()
+            .contains("An error occurred while deleting the record."),
+        "{err}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_undecodable_body_is_a_decode_error_naming_the_operation_and_path() {
+    let mut body = time_pass(PASS_ID);
+    body["Price"] = json!("abc");
+    let (err, _server) = get_error(json_response(200, body)).await;
+    match &err {
+        Error::Decode {
+            operation,
+            path,
+            excerpt,
+            ..
+        } => {
+            assert_eq!(*operation, "get_time_pass");
+            assert_eq!(path, "Price");
+            assert!(excerpt.starts_with('{'), "{excerpt}");
+        }
+        other => panic!("expected Error::Decode, got {other:?}"),
+    }
+    let shown = err.to_string();
+    assert!(
+        shown.contains("get_time_pass") && shown.contains("Price"),
+        "{shown}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Statuses and variants of refusals that are not the documented shape
+// ---------------------------------------------------------------------------
+
+/// A 400 whose body is not an envelope (HTML, other JSON, an array,
+/// nothing) is still `Validation` with status 400 and the start of the body
+/// as its message, not a decode error without a status.
+#[tokio::test]
+async fn a_400_that_is_not_an_envelope_is_a_validation_error_with_its_status() {
+    for (what, body) in [
+        (
+            "html",
+            ResponseTemplate::new(400)
+                .set_body_raw("<html><body>Bad Request</body></html>", "text/html"),
+        ),
+        (
+            "other json",
+            json_response(400, json!({"error": "Bad Request", "code": 17})),
+        ),
+        ("a json array", json_response(400, json!(["Bad Request"]))),
+        ("empty", ResponseTemplate::new(400)),
+    ] {
+        let server = MockServer::start().await;
+        mount(&server, "POST", TIME_PASSES, body).await;
+        let err = bearer_client(&server)
+            .time_passes()
+            .create(new_time_pass())
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Validation {
+                status,
+                message,
+                errors,
+                ..
+            } => {
+                assert_eq!(status.as_u16(), 400, "{what}: {err:?}");
+                assert!(errors.is_empty(), "{what}: {err:?}");
+                assert!(!message.is_empty(), "{what}: {err:?}");
+                if what != "empty" {
+                    assert!(message.contains("Bad Request"), "{what}: {err:?}");
+                }
+            }
+            other => panic!("{what}: expected Validation, got {other:?}"),
+        }
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{what}");
+    }
+}
+
+/// An envelope whose `Errors` hold nulls, strings, numbers and objects
+/// with missing fields is read: every usable entry is reported.
+#[tokio::test]
+async fn an_envelope_whose_errors_hold_nulls_and_strings_is_read() {
+    let server = MockServer::start().await;
+    let body = json!({
+        "Message": "The record could not be saved",
+        "Value": null,
+        "WasSuccessful": false,
+        "Errors": [
+            null,
+            "Price must be zero or more",
+            { "PropertyName": "Name", "Message": null, "AttemptedValue": null },
+            42,
+            { "PropertyName": null, "Message": "is a required field" }
+        ]
+    });
+    mount(&server, "POST", TIME_PASSES, json_response(400, body)).await;
+    let err = bearer_client(&server)
+        .time_passes()
+        .create(new_time_pass())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Validation {
+            status,
+            message,
+            errors,
+            ..
+        } => {
+            assert_eq!(status.as_u16(), 400, "{err:?}");
+            assert_eq!(message, "The record could not be saved");
+            let shown: Vec<(&str, &str)> = errors
+                .iter()
+                .map(|e| (e.property.as_str(), e.message.as_str()))
+                .collect();
+            assert!(
+                shown.contains(&("", "Price must be zero or more")),
+                "{shown:?}"
+            );
+            assert!(shown.iter().any(|(p, _)| *p == "Name"), "{shown:?}");
+            assert!(shown.contains(&("", "is a required field")), "{shown:?}");
+        }
+        other => panic!("expected Validation, got {other:?}"),
+    }
+}
+
 /// A 200 envelope with `WasSuccessful: false` whose `Errors` hold a null
 /// and a string is `Validation` with status 200, keeping the string.
 #[tokio::test]

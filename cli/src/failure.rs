@@ -211,12 +211,10 @@ fn message_of(e: &Error) -> String {
 }
 
 /// Whether the server or the network failed (throttling, timeouts, lost
-/// connections, 5xx), so that the same request may succeed later.
+/// connections, 502-504, a 500 error page), so that the same request may
+/// succeed later; the library decides ([`Error::is_retryable`]).
 fn transient(e: &Error) -> bool {
-    match e {
-        Error::Api { status, .. } => status.is_server_error() || e.is_retryable(),
-        _ => e.is_retryable(),
-    }
+    e.is_retryable()
 }
 
 /// A refused write (exit 5), with the refused fields unless the message
@@ -299,13 +297,16 @@ mod tests {
 
     #[test]
     fn server_failures_are_transient_and_refused_data_is_not() {
-        let failed = Error::Api {
+        let api = |status, transient| Error::Api {
             operation: "list",
-            status: reqwest_status(500),
+            status: reqwest_status(status),
             message: "boom".into(),
-            transient: false,
+            transient,
         };
-        assert!(Failure::from(failed).transient);
+        assert!(Failure::from(api(500, true)).transient, "a 500 error page");
+        assert!(Failure::from(api(503, true)).transient);
+        // A 500 envelope is the API's answer: running again does not mend it.
+        assert!(!Failure::from(api(500, false)).transient);
         let refused = Error::Validation {
             operation: "create",
             status: reqwest_status(400),

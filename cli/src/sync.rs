@@ -21,7 +21,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::DateTime;
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nexudus_timepasses::spec::{Resource, ResourceVisitor, BATCH_IDS};
@@ -198,14 +197,14 @@ async fn sync_one(
     };
     let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
-    let mut fetched = HashMap::new();
     let mut batches = changes(client, resource, &since);
-    while let Some((listed, checkpoint)) = batches.try_next().await? {
-        summary.read += listed.len() as u64;
-        let ids = to_fetch(&fetched, &listed, &checkpoint);
+    // Every listed record is fetched whole, even one stored with the same
+    // `UpdatedOn`: the API stamps to the second, so a second write within
+    // that second keeps it.
+    while let Some((ids, checkpoint)) = batches.try_next().await? {
+        summary.read += ids.len() as u64;
         let records = full_records(client, resource, &ids).await?;
         let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
-        fetched.extend(listed.iter().filter(|(id, _)| found.contains(id)).cloned());
         // Listed, then gone before the batch get: the server confirms it
         // was deleted.
         let vanished: Vec<i32> = ids
@@ -215,22 +214,11 @@ async fn sync_one(
             .collect();
         let (outcomes, deleted) =
             store.apply(&table, &records, &vanished, Some((key, &checkpoint)))?;
-        let fetched: HashSet<i32> = ids.into_iter().collect();
-        for (id, _) in &listed {
-            if !fetched.contains(id) {
-                summary.note(*id, Outcome::Unchanged);
-            }
-        }
         for (id, outcome) in outcomes {
             summary.note(id, outcome);
         }
         if args.full {
-            seen.extend(
-                listed
-                    .iter()
-                    .map(|(id, _)| *id)
-                    .filter(|id| found.contains(id)),
-            );
+            seen.extend(found);
         }
         summary.deleted += deleted;
         progress.set_message(format!("{key}: {} records read", summary.read));
@@ -246,32 +234,6 @@ async fn sync_one(
     progress.finish_and_clear();
     summary.rows = store.count(&table)?;
     Ok(())
-}
-
-/// The Ids of a listing batch whose full records to fetch: all but those
-/// this run already fetched at the same `UpdatedOn`, when that is before the
-/// batch's checkpoint minute. The API stamps `UpdatedOn` to the second, so
-/// a record fetched while its second was still open may have been written
-/// again since with the same `UpdatedOn`; one stamped before the checkpoint
-/// minute was final before this run began (see the library's `Changes`).
-/// Rows stored by earlier runs are always fetched again for that reason.
-fn to_fetch(
-    fetched: &HashMap<i32, Option<String>>,
-    listed: &[(i32, Option<String>)],
-    checkpoint: &Checkpoint,
-) -> Vec<i32> {
-    let since = checkpoint.minute().ok().flatten().map(|m| m.and_utc());
-    let settled = |at: &Option<String>| {
-        let at = at
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
-        matches!((at, since), (Some(at), Some(since)) if at < since)
-    };
-    listed
-        .iter()
-        .filter(|(id, at)| !(settled(at) && fetched.get(id) == Some(at)))
-        .map(|(id, _)| *id)
-        .collect()
 }
 
 /// After a full walk: deletes the rows of records it did not see, each
@@ -322,9 +284,8 @@ fn progress(key: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A listing batch as (Id, `UpdatedOn` as the full record's JSON spells
-/// it) pairs, and the checkpoint after it.
-type Listed = (Vec<(i32, Option<String>)>, Checkpoint);
+/// A listing batch's Ids, and the checkpoint after it.
+type Listed = (Vec<i32>, Checkpoint);
 
 /// The resource's changes since `since`, as [`Listed`] batches.
 fn changes(
@@ -333,17 +294,7 @@ fn changes(
     since: &Checkpoint,
 ) -> futures::stream::BoxStream<'static, nexudus_timepasses::Result<Listed>> {
     fn listed<T: Record>(batch: ChangeBatch<T>) -> Listed {
-        let ids = batch
-            .records
-            .iter()
-            .map(|r| {
-                let at = serde_json::to_value(r.updated_on()).ok();
-                (
-                    r.id(),
-                    at.as_ref().and_then(Value::as_str).map(str::to_owned),
-                )
-            })
-            .collect();
+        let ids = batch.records.iter().map(Record::id).collect();
         (ids, batch.checkpoint)
     }
     struct Changes<'a>(&'a Client, &'a Checkpoint);
@@ -406,37 +357,6 @@ async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_records_fetched_this_run_and_stamped_before_the_checkpoint_are_skipped() {
-        let at = |t: &str| Some(t.to_owned());
-        let fetched = HashMap::from([
-            (1, at("2025-01-15T10:28:59Z")),
-            (2, at("2025-01-15T10:29:00Z")),
-            (4, at("2025-01-15T10:00:00Z")),
-            (5, at("2025-01-15T11:28:59+01:00")),
-        ]);
-        let listed = [
-            (1, at("2025-01-15T10:28:59Z")),
-            // Stamped in the checkpoint minute: its second may have been open.
-            (2, at("2025-01-15T10:29:00Z")),
-            // Not fetched in this run.
-            (3, at("2025-01-15T10:00:00Z")),
-            // Written again since this run fetched it.
-            (4, at("2025-01-15T10:05:00Z")),
-            // The same instant as 1, in another zone.
-            (5, at("2025-01-15T11:28:59+01:00")),
-            (6, None),
-        ];
-        let checkpoint = Checkpoint {
-            updated_since: Some("2025-01-15T10:29".into()),
-        };
-        assert_eq!(to_fetch(&fetched, &listed, &checkpoint), [2, 3, 4, 6]);
-        assert_eq!(
-            to_fetch(&fetched, &listed, &Checkpoint::default()),
-            [1, 2, 3, 4, 5, 6]
-        );
-    }
 
     #[test]
     fn into_takes_sqlite_and_refuses_the_rest() {

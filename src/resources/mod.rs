@@ -291,7 +291,12 @@ macro_rules! handle {
                 })
             }
 
-            #[doc = concat!("Deletes the ", $name, " with this Id and returns the Id the server reports.")]
+            #[doc = concat!(
+                "Deletes the ", $name, " with this Id and returns the Id the server reports. ",
+                "A delete that failed on its way (a lost connection, an error page) is tried ",
+                "again; when the first attempt did delete the record, the retry answers ",
+                "[`Error::NotFound`](crate::Error::NotFound): the record is gone either way."
+            )]
             pub async fn delete(&self, id: i32) -> $crate::Result<i32> {
                 let (raw, op) = (self.client.raw(), stringify!($delete));
                 let kind = $crate::request::Kind::Idempotent;

@@ -76,6 +76,7 @@ impl Counters {
 
 /// What an injected failure (`fail_every`) answers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailWith {
     /// 503 with a gateway's HTML page (the default).
     #[default]

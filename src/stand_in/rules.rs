@@ -5,7 +5,6 @@
 //! record holds, and the commands it offers (the docs list none).
 //! Everything else is read from the tables.
 
-use chrono::SecondsFormat;
 use serde_json::{Map, Value};
 
 use super::envelope::{refusal, Refusal};
@@ -131,7 +130,7 @@ pub(crate) fn settle(layout: &Layout, row: &mut Row) {
     if let Some(Cell::Bool(used)) = row.get(layout, "Used").cloned() {
         let when = row.get(layout, "UsedDate").cloned().unwrap_or(Cell::Null);
         let at = |row: &Row| match row.get(layout, "UpdatedOn") {
-            Some(Cell::Time(t)) => Cell::text(Some(t.to_rfc3339_opts(SecondsFormat::Secs, true))),
+            Some(Cell::Time(t)) => Cell::Time(*t),
             _ => Cell::Null,
         };
         match (used, when.is_null()) {

@@ -378,12 +378,13 @@ impl Filter {
     }
 }
 
-/// Orders two values of one field: nulls first, then by value.
+/// Orders two values of one field: nulls first, then by value (lists and
+/// objects all rank alike). Cells of
+/// different kinds in one column (a value kept as sent because it did not
+/// read as the field's type) order by kind, so that the order stays total,
+/// as sorting needs.
 fn compare(a: &Cell, b: &Cell) -> Ordering {
     match (a, b) {
-        (Cell::Null, Cell::Null) => Ordering::Equal,
-        (Cell::Null, _) => Ordering::Less,
-        (_, Cell::Null) => Ordering::Greater,
         (Cell::Int(x), Cell::Int(y)) => x.cmp(y),
         (Cell::Num(x), Cell::Num(y)) => x.total_cmp(y),
         (Cell::Int(x), Cell::Num(y)) => (*x as f64).total_cmp(y),
@@ -392,7 +393,20 @@ fn compare(a: &Cell, b: &Cell) -> Ordering {
         (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
         (Cell::Time(x), Cell::Time(y)) => x.cmp(y),
         (Cell::Uuid(x), Cell::Uuid(y)) => x.cmp(y),
-        _ => Ordering::Equal,
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// The place of a cell's kind in [`compare`]'s order; numbers share one.
+fn rank(cell: &Cell) -> u8 {
+    match cell {
+        Cell::Null => 0,
+        Cell::Bool(_) => 1,
+        Cell::Int(_) | Cell::Num(_) => 2,
+        Cell::Time(_) => 3,
+        Cell::Uuid(_) => 4,
+        Cell::Text(_) => 5,
+        Cell::Json(_) => 6,
     }
 }
 

@@ -75,7 +75,15 @@ pub(crate) fn check(db: &Db, body: &Map<String, Value>, fields: &[FieldSpec]) ->
             errors.extend(out_of_range(body, f).or_else(|| not_a_date(body, f)));
         }
     }
-    errors.extend(rules::check(body));
+    // A field already refused (below its minimum, say) is refused once.
+    if let Some(refused) = rules::check(body) {
+        if !errors
+            .iter()
+            .any(|e| e.property_name == refused.property_name)
+        {
+            errors.push(refused);
+        }
+    }
     errors
 }
 
