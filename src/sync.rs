@@ -79,8 +79,8 @@ impl Checkpoint {
         }
     }
 
-    /// The minute, when set (UTC); an unreadable value is an error.
-    pub fn minute(&self) -> Result<Option<NaiveDateTime>> {
+    /// The minute, when set; an unreadable value is an error.
+    fn minute(&self) -> Result<Option<NaiveDateTime>> {
         let Some(text) = &self.updated_since else {
             return Ok(None);
         };

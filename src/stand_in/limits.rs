@@ -142,26 +142,30 @@ fn throttled(wait: Duration) -> Response {
 
 /// 503 with an HTML body, as a gateway answers when the service is down.
 fn unavailable() -> Response {
-    (
+    error_page(
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\
-         <body><h1>Service Unavailable</h1><p>The server is temporarily unable to \
-         service your request. Please try again later.</p></body></html>\n",
+        "503 Service Unavailable",
+        "<h1>Service Unavailable</h1><p>The server is temporarily unable to service your \
+         request. Please try again later.</p>",
     )
-        .into_response()
 }
 
 /// 500 with the generic HTML page the API shows when it fails.
 fn server_error() -> Response {
-    (
+    error_page(
         StatusCode::INTERNAL_SERVER_ERROR,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        "<!DOCTYPE html>\n<html><head><title>Ooops!</title></head>\
-         <body><h1>Ooops!</h1><p>Something went wrong. Please try again in a \
-         few moments.</p></body></html>\n",
+        "Ooops!",
+        "<h1>Ooops!</h1><p>Something went wrong. Please try again in a few moments.</p>",
     )
-        .into_response()
+}
+
+/// An HTML error page with this status, title and body.
+fn error_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>{body}</body></html>\n"
+    );
+    let kind = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+    (status, kind, html).into_response()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 use super::catalog::{BUSINESSES, CURRENCIES, PRODUCTS};
-use super::row::{layouts, Cell, Fields, Layout, Row};
+use super::row::{layout, Cell, Fields, Row};
 use super::store::RowRef;
 use super::store::{Db, Table};
 use super::write;
@@ -40,14 +40,6 @@ const NOTES: &[&str] = &[
     "Über 😀 emoji",
     "",
 ];
-
-/// The layout of the resource `entity`; the stand-in seeds the three it knows.
-fn of(entity: &str) -> &'static Layout {
-    layouts()
-        .iter()
-        .find(|l| l.spec.entity == entity)
-        .unwrap_or_else(|| panic!("the spec has no {entity}"))
-}
 
 /// A record generator: the record's number, its metadata and the TimePass
 /// it may point at give a JSON object of the fields it sets.
@@ -78,9 +70,9 @@ pub(crate) fn database(seed: u64, counts: &Counts, admin: &str) -> Db {
             product_time_pass,
         ),
     ];
-    let pass_layout = of("TimePass");
+    let pass_layout = layout(Resource::TimePasses);
     for (resource, n, make) in plan {
-        let layout = of(resource.spec().entity);
+        let layout = layout(resource);
         for i in 0..n {
             let id = db.table_mut(layout).allocate_id();
             let meta = meta(&mut rng, id, i, n, admin);
@@ -261,7 +253,10 @@ fn coworker_time_pass(
     m: Map<String, Value>,
     pass: Option<RowRef<'_>>,
 ) -> Map<String, Value> {
-    let pass_field = |name| pass.as_ref().and_then(|p| p.get(of("TimePass"), name));
+    let pass_field = |name| {
+        pass.as_ref()
+            .and_then(|p| p.get(layout(Resource::TimePasses), name))
+    };
     let created_on = m
         .get("CreatedOn")
         .and_then(|v| v.as_str())
@@ -375,8 +370,8 @@ mod tests {
         ])
     }
 
-    fn rows(db: &Db, entity: &str) -> String {
-        let layout = of(entity);
+    fn rows(db: &Db, resource: Resource) -> String {
+        let layout = layout(resource);
         let rows: Vec<_> = db.table(layout).rows().map(|r| layout.full(r)).collect();
         serde_json::to_string(&rows).unwrap()
     }
@@ -386,7 +381,7 @@ mod tests {
         let a = database(7, &counts(), "a@example.com");
         let b = database(7, &counts(), "a@example.com");
         let c = database(8, &counts(), "a@example.com");
-        let json = |db: &Db| rows(db, "CoworkerTimePass");
+        let json = |db: &Db| rows(db, Resource::CoworkerTimePasses);
         assert_eq!(json(&a), json(&b));
         assert_ne!(json(&a), json(&c));
     }
@@ -394,13 +389,16 @@ mod tests {
     #[test]
     fn references_exist_and_quirks_are_present() {
         let db = database(1, &counts(), "a@example.com");
-        let (pass, held) = (of("TimePass"), of("CoworkerTimePass"));
+        let (pass, held) = (
+            layout(Resource::TimePasses),
+            layout(Resource::CoworkerTimePasses),
+        );
         for r in db.table(held).rows() {
             let id = r.get(held, "TimePassId").and_then(Cell::as_int).unwrap();
             let pass_row = db.table(pass).get(i32::try_from(id).unwrap()).unwrap();
             assert_eq!(r.get(held, "TimePassName"), pass_row.get(pass, "Name"));
         }
-        let text = rows(&db, "ProductTimePass");
+        let text = rows(&db, Resource::ProductTimePasses);
         assert!(text.contains("\"ExpirationType\":0"));
         assert!(text.contains("\"Integration\":{"));
     }
