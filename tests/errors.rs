@@ -145,45 +145,6 @@ async fn a_500_error_page_is_transient_and_retried_with_a_short_excerpt() {
     );
 }
 
-/// A 500 that carries the API's JSON envelope (a delete the API refused,
-/// say) is the API's answer: final, sent once, not retryable.
-#[tokio::test]
-async fn a_500_envelope_is_final_and_sent_once() {
-    let server = MockServer::start().await;
-    let envelope = json!({
-        "Status": 500,
-        "Message": "This record is in use and cannot be deleted.",
-        "Value": null,
-        "OpenInDialog": false,
-        "OpenInWindow": false,
-        "RedirectURL": null,
-        "JavaScript": null,
-        "UpdatedOn": null,
-        "UpdatedBy": null,
-        "Errors": null,
-        "WasSuccessful": false
-    });
-    mount(
-        &server,
-        "DELETE",
-        &pass_path(PASS_ID),
-        json_response(500, envelope),
-    )
-    .await;
-    let err = bearer_client(&server)
-        .time_passes()
-        .delete(PASS_ID)
-        .await
-        .unwrap_err();
-    assert!(!err.is_retryable(), "{err:?}");
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
-    assert!(err.to_string().contains("in use"), "{err}");
-    assert_eq!(
-        received(&server, "DELETE", &pass_path(PASS_ID)).await.len(),
-        1
-    );
-}
-
 #[tokio::test]
 async fn a_400_envelope_is_a_validation_error_with_every_field() {
     let server = MockServer::start().await;
@@ -255,7 +216,8 @@ async fn a_200_envelope_that_was_not_successful_is_a_validation_error() {
 #[tokio::test]
 async fn a_failed_delete_envelope_keeps_its_500_status() {
     // The documented delete failure (REFERENCE §4.6): HTTP 500 with an
-    // envelope. It is no validation failure and its status is 500.
+    // envelope. It is no validation failure, its status is 500, and, being
+    // the API's JSON, it is final.
     let server = MockServer::start().await;
     let failure = json!({
         "Status": 500,
@@ -286,7 +248,12 @@ async fn a_failed_delete_envelope_keeps_its_500_status() {
             .contains("An error occurred while deleting the record."),
         "{err}"
     );
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(500), "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500), "{err:?}"); // The API's answer, not a burst: final, sent once.
+    assert!(!err.is_retryable(), "{err:?}");
+    assert_eq!(
+        received(&server, "DELETE", &pass_path(PASS_ID)).await.len(),
+        1
+    );
 }
 
 #[tokio::test]
