@@ -2,7 +2,9 @@
 //!
 //! Bearer and basic credentials give a fixed header. A password grant signs in
 //! at `/api/token` on first use, refreshes before the token expires and once
-//! after a 401, and keeps the rotated refresh token. One lock serialises the
+//! after a 401, and keeps the rotated refresh token. Stored credentials start
+//! from a [`TokenStore`]'s token and refresh it under the store's lock,
+//! saving each rotation before the lock is released. One lock serialises the
 //! token exchanges, so concurrent requests share one refresh instead of racing
 //! (a second refresh would invalidate the first one's rotated token).
 //! Secrets live in `SecretString` and never reach `Debug`, `Display`, errors or
@@ -11,7 +13,7 @@
 use std::{
     fmt,
     sync::Arc,
-    time::{Duration, Instant},
+    time::{Duration, SystemTime},
 };
 
 use base64::Engine as _;
@@ -26,6 +28,7 @@ use crate::{
     request::{fail, Kind},
     secrets::Secrets,
     status::TOKEN_OPERATION,
+    token_store::{StoredToken, TokenStore},
 };
 
 /// A function that returns the current two-factor (TOTP) code.
@@ -54,6 +57,10 @@ pub enum Credentials {
     /// Email and password exchanged at `/api/token` for a bearer token that
     /// the client refreshes by itself.
     Password(PasswordGrant),
+    /// A token kept in a [`TokenStore`] by an earlier sign-in: the client
+    /// sends it while it is fresh, then refreshes it and saves every
+    /// rotated token back to the store.
+    Stored(Arc<dyn TokenStore>),
 }
 
 /// Settings of a password grant; see [`Credentials::password`].
@@ -88,6 +95,14 @@ impl Credentials {
             client_id: None,
             totp: None,
         })
+    }
+
+    /// The token in `store`, refreshed and saved back as it rotates. A
+    /// store with no token, or a refresh token the server refuses, fails
+    /// the first call that needs it: sign in again with
+    /// [`Client::sign_in`](crate::Client::sign_in) and save what it returns.
+    pub fn stored(store: impl TokenStore + 'static) -> Self {
+        Credentials::Stored(Arc::new(store))
     }
 
     /// Sets the `client_id` of a password grant (the API defaults it to the
@@ -131,6 +146,7 @@ impl fmt::Debug for Credentials {
                     "none"
                 }
             ),
+            Credentials::Stored(store) => write!(f, "Credentials::Stored({store:?})"),
         }
     }
 }
@@ -146,18 +162,28 @@ const MIN_LIFE: Duration = Duration::from_secs(1);
 /// The longest life a token is given (a year): beyond it a 401 refreshes.
 const MAX_LIFE: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// A bearer token from the token endpoint.
+/// A bearer token from the token endpoint or a store, with its header.
 struct Token {
     header: HeaderValue,
-    refresh: Option<SecretString>,
-    /// When to refresh: a margin before the server's expiry.
-    refresh_at: Instant,
+    stored: StoredToken,
 }
 
 impl Token {
-    /// Whether it may still be sent (its refresh time is still ahead).
-    fn is_fresh(&self) -> bool {
-        Instant::now() < self.refresh_at
+    /// The header of `stored`, whose secrets join those `secrets` masks.
+    fn new(stored: StoredToken, secrets: &Secrets) -> Result<Token, Error> {
+        secrets.add(stored.access_token().expose_secret());
+        if let Some(refresh) = stored.refresh_token() {
+            secrets.add(refresh.expose_secret());
+        }
+        let bearer = format!("Bearer {}", stored.access_token().expose_secret());
+        let header = secret_header(&bearer).map_err(|_| Error::Decode {
+            operation: TOKEN_OPERATION,
+            status: reqwest::StatusCode::OK,
+            path: "access_token".into(),
+            message: "the token has characters a header cannot carry".into(),
+            excerpt: crate::error::excerpt(TOKEN_OPERATION, b""),
+        })?;
+        Ok(Token { header, stored })
     }
 }
 
@@ -201,7 +227,7 @@ impl Auth {
                 secrets.add(grant.password.expose_secret());
                 None
             }
-            None => None,
+            Some(Credentials::Stored(_)) | None => None,
         };
         Ok(Auth {
             credentials,
@@ -227,21 +253,40 @@ impl Auth {
         raw: &'a Raw,
     ) -> BoxFuture<'a, Result<Option<HeaderValue>, Error>> {
         Box::pin(async move {
-            let Some(Credentials::Password(grant)) = &self.credentials else {
+            if !self.renews() {
                 return Ok(self.fixed.clone());
-            };
+            }
             let mut slot = self.token.lock().await;
-            let fresh = slot.as_ref().is_some_and(Token::is_fresh);
+            let fresh = slot.as_ref().is_some_and(|t| t.stored.is_fresh());
             if !fresh {
-                *slot = Some(self.exchange(raw, grant, slot.take()).await?);
+                *slot = Some(self.exchange(raw, slot.take()).await?);
             }
             Ok(slot.as_ref().map(|t| t.header.clone()))
         })
     }
 
-    /// Whether a 401 can be cured by a new token (a password grant).
+    /// Signs in with the password grant now, whatever token the client
+    /// holds, and keeps the new token; what a store needs to keep it.
+    pub(crate) async fn sign_in(&self, raw: &Raw) -> Result<StoredToken, Error> {
+        let Some(Credentials::Password(grant)) = &self.credentials else {
+            return Err(Error::Config(
+                "signing in needs a password grant (Credentials::password)".into(),
+            ));
+        };
+        let mut slot = self.token.lock().await;
+        let token = self.exchange_password(raw, grant, None).await?;
+        let stored = token.stored.clone();
+        *slot = Some(token);
+        Ok(stored)
+    }
+
+    /// Whether a 401 can be cured by a new token (a password grant or
+    /// stored credentials).
     pub(crate) fn renews(&self) -> bool {
-        matches!(self.credentials, Some(Credentials::Password(_)))
+        matches!(
+            self.credentials,
+            Some(Credentials::Password(_) | Credentials::Stored(_))
+        )
     }
 
     /// Called after a 401 answered a request sent with `rejected`: marks
@@ -251,22 +296,34 @@ impl Auth {
         let mut slot = self.token.lock().await;
         if let Some(current) = slot.as_mut() {
             if Some(&current.header) == rejected {
-                current.refresh_at = Instant::now();
+                current.stored.mark_stale();
             }
+        }
+    }
+
+    /// A new token in place of `previous` (stale, or none yet).
+    async fn exchange(&self, raw: &Raw, previous: Option<Token>) -> Result<Token, Error> {
+        match &self.credentials {
+            Some(Credentials::Password(grant)) => {
+                self.exchange_password(raw, grant, previous).await
+            }
+            Some(Credentials::Stored(store)) => self.exchange_stored(raw, store, previous).await,
+            _ => Err(Error::Config("these credentials have no token".into())),
         }
     }
 
     /// Refreshes with the previous token's refresh token when there is one,
     /// and signs in with the password when there is none or it was refused.
-    async fn exchange(
+    async fn exchange_password(
         &self,
         raw: &Raw,
         grant: &PasswordGrant,
         previous: Option<Token>,
     ) -> Result<Token, Error> {
-        if let Some(refresh) = previous.and_then(|t| t.refresh) {
-            let body = refresh_body(grant, &refresh);
-            match async { request(raw, grant, body?, &self.secrets).await }.await {
+        let client_id = client_id(grant);
+        if let Some(refresh) = previous.and_then(|t| t.stored.refresh_token().cloned()) {
+            let body = refresh_body(client_id, &refresh);
+            match async { request(raw, client_id, body?, &self.secrets).await }.await {
                 Ok(token) => return Ok(token),
                 Err(e) => tracing::debug!(
                     status = e.status().map(|s| s.as_u16()),
@@ -274,8 +331,80 @@ impl Auth {
                 ),
             }
         }
-        request(raw, grant, password_body(grant)?, &self.secrets).await
+        request(raw, client_id, password_body(grant)?, &self.secrets).await
     }
+
+    /// The store's token when it is fresh and not the one just found stale
+    /// (another process may have refreshed it); otherwise a refresh with
+    /// the stored refresh token, done and saved under the store's lock.
+    async fn exchange_stored(
+        &self,
+        raw: &Raw,
+        store: &Arc<dyn TokenStore>,
+        previous: Option<Token>,
+    ) -> Result<Token, Error> {
+        let stale = previous.map(|t| t.stored);
+        // A look without the lock first: a fresh token needs no waiting.
+        let store_now = Arc::clone(store);
+        let stored = blocking(move || store_now.load()).await?;
+        if let Some(token) = self.usable(stored, stale.as_ref())? {
+            return Ok(token);
+        }
+        let locked = Arc::clone(store);
+        let (guard, stored) = blocking(move || Ok((locked.lock()?, locked.load()?))).await?;
+        if let Some(token) = self.usable(stored.clone(), stale.as_ref())? {
+            return Ok(token);
+        }
+        // Never the stale token's own refresh token: with the store
+        // emptied (signed out), the client must stop, not sign back in.
+        let refresh = stored
+            .as_ref()
+            .and_then(|t| Some((t.client_id().to_owned(), t.refresh_token()?.clone())));
+        let Some((client_id, refresh)) = refresh else {
+            return Err(Error::TokenStore(match stored {
+                None => "the token store holds no token: sign in first".into(),
+                Some(_) => "the stored token has expired and there is no refresh token".into(),
+            }));
+        };
+        let body = refresh_body(&client_id, &refresh)?;
+        let token = request(raw, &client_id, body, &self.secrets).await?;
+        let saving = Arc::clone(store);
+        let rotated = token.stored.clone();
+        blocking(move || {
+            let saved = saving.save(&rotated);
+            drop(guard);
+            saved
+        })
+        .await?;
+        Ok(token)
+    }
+
+    /// `stored` as the token to send, when it is fresh and differs from
+    /// `stale`.
+    fn usable(
+        &self,
+        stored: Option<StoredToken>,
+        stale: Option<&StoredToken>,
+    ) -> Result<Option<Token>, Error> {
+        let same = |t: &StoredToken| {
+            stale.is_some_and(|s| {
+                s.access_token().expose_secret() == t.access_token().expose_secret()
+            })
+        };
+        match stored {
+            Some(t) if t.is_fresh() && !same(&t) => Token::new(t, &self.secrets).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Runs a store's (blocking) call on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::TokenStore(format!("the token store's call failed: {e}")))?
 }
 
 /// The password grant's form; empty credentials are refused before sending
@@ -290,15 +419,12 @@ fn password_body(grant: &PasswordGrant) -> Result<types::TokenRequest, Error> {
     }))
 }
 
-fn refresh_body(
-    grant: &PasswordGrant,
-    refresh: &SecretString,
-) -> Result<types::TokenRequest, Error> {
+fn refresh_body(client_id: &str, refresh: &SecretString) -> Result<types::TokenRequest, Error> {
     Ok(types::TokenRequest::RefreshTokenGrant(
         types::RefreshTokenGrant {
             grant_type: types::RefreshTokenGrantGrantType::RefreshToken,
             refresh_token: non_empty("the refresh token", refresh.expose_secret().to_owned())?,
-            client_id: Some(client_id(grant).to_owned()),
+            client_id: Some(client_id.to_owned()),
         },
     ))
 }
@@ -318,13 +444,13 @@ fn client_id(grant: &PasswordGrant) -> &str {
 /// the same transport: retries on throttling, pacing, tracing).
 async fn request(
     raw: &Raw,
-    grant: &PasswordGrant,
+    client_id: &str,
     body: types::TokenRequest,
     secrets: &Secrets,
 ) -> Result<Token, Error> {
     let answer = raw
         .request_token()
-        .client_id(client_id(grant).to_owned())
+        .client_id(client_id.to_owned())
         .body(body)
         .send()
         .await;
@@ -348,22 +474,9 @@ async fn request(
         },
         Err(e) => return Err(token_failure(raw, e).await),
     };
-    secrets.add(&access);
-    if let Some(refresh) = &refresh {
-        secrets.add(refresh);
-    }
-    let header = secret_header(&format!("Bearer {access}")).map_err(|_| Error::Decode {
-        operation: TOKEN_OPERATION,
-        status: reqwest::StatusCode::OK,
-        path: "access_token".into(),
-        message: "the server's token has characters a header cannot carry".into(),
-        excerpt: crate::error::excerpt(TOKEN_OPERATION, b""),
-    })?;
-    Ok(Token {
-        header,
-        refresh: refresh.map(SecretString::from),
-        refresh_at: refresh_deadline(expires_in),
-    })
+    let (expires_at, refresh_at) = lifetime(expires_in);
+    let stored = StoredToken::new(access, refresh, client_id, expires_at, refresh_at);
+    Token::new(stored, secrets)
 }
 
 /// The error of a token request that failed. A sign-in whose outcome is
@@ -393,11 +506,12 @@ fn lenient(body: &[u8]) -> Option<(String, Option<String>, Option<f64>)> {
     Some((access, refresh, expires_in))
 }
 
-/// When to refresh a token that lives `expires_in` seconds: a tenth of its
-/// life (at most a minute) before expiry. A life that makes no sense is
-/// taken as [`ASSUMED_LIFE`]; every life is kept within
-/// [`MIN_LIFE`]..[`MAX_LIFE`], so no answer can cause an exchange per call.
-fn refresh_deadline(expires_in: Option<f64>) -> Instant {
+/// When a token that lives `expires_in` seconds expires, and when to
+/// refresh it: a tenth of its life (at most a minute) before expiry. A life
+/// that makes no sense is taken as [`ASSUMED_LIFE`]; every life is kept
+/// within [`MIN_LIFE`]..[`MAX_LIFE`], so no answer can cause an exchange
+/// per call.
+fn lifetime(expires_in: Option<f64>) -> (SystemTime, SystemTime) {
     let life = match expires_in {
         Some(secs) if secs.is_finite() && secs > 0.0 => {
             Duration::from_secs_f64(secs.min(MAX_LIFE.as_secs_f64())).max(MIN_LIFE)
@@ -405,7 +519,8 @@ fn refresh_deadline(expires_in: Option<f64>) -> Instant {
         _ => ASSUMED_LIFE,
     };
     let margin = (life / 10).min(Duration::from_secs(60));
-    Instant::now() + life.saturating_sub(margin)
+    let now = SystemTime::now();
+    (now + life, now + life.saturating_sub(margin))
 }
 
 /// A header value marked sensitive, so that HTTP debug output hides it.
@@ -444,7 +559,11 @@ mod tests {
 
     #[test]
     fn refresh_comes_before_expiry() {
-        let left = |expires_in| refresh_deadline(expires_in) - Instant::now();
+        let left = |expires_in| {
+            let (expires_at, refresh_at) = lifetime(expires_in);
+            assert!(expires_at >= refresh_at);
+            refresh_at.duration_since(SystemTime::now()).unwrap()
+        };
         let ten_minutes = left(Some(600.0));
         assert!(
             ten_minutes <= Duration::from_secs(540) && ten_minutes > Duration::from_secs(530),

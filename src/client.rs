@@ -105,6 +105,19 @@ impl Client {
     pub fn concurrency(&self) -> usize {
         self.0.concurrency
     }
+
+    /// Signs in now with the client's password grant (a new token, whatever
+    /// it held) and returns the token, for a [`TokenStore`](crate::TokenStore)
+    /// to keep: a later client started with
+    /// [`Credentials::stored`] goes on from it without the password. Fails
+    /// with [`Error::Config`] for other credentials.
+    pub async fn sign_in(&self) -> Result<crate::StoredToken> {
+        let raw = &self.0.raw;
+        progenitor_client::ClientInfo::inner(raw)
+            .auth()
+            .sign_in(raw)
+            .await
+    }
 }
 
 /// Builds a [`Client`].

@@ -204,6 +204,12 @@ pub enum Error {
         /// The operation (the spec's operationId).
         operation: &'static str,
     },
+
+    /// A [`TokenStore`](crate::TokenStore) failed (a damaged or unreadable
+    /// file, a lock that could not be taken) or holds no usable token: sign
+    /// in again. The text names the file and never a token.
+    #[error("token store: {0}")]
+    TokenStore(String),
 }
 
 /// One field the server refused, from the envelope's `Errors`.
@@ -257,7 +263,7 @@ impl Error {
     /// The operation the error belongs to, when it belongs to one.
     pub fn operation(&self) -> Option<&'static str> {
         match self {
-            Error::Config(_) => None,
+            Error::Config(_) | Error::TokenStore(_) => None,
             Error::InvalidRequest { operation, .. }
             | Error::Unauthorized { operation, .. }
             | Error::NotFound { operation }
@@ -315,7 +321,7 @@ impl Error {
 
     fn scrub(&mut self, secrets: &Secrets) {
         match self {
-            Error::Config(text) => secrets.scrub_in(text),
+            Error::Config(text) | Error::TokenStore(text) => secrets.scrub_in(text),
             Error::InvalidRequest { reason, .. } | Error::InconsistentListing { reason, .. } => {
                 secrets.scrub_in(reason)
             }

@@ -22,6 +22,7 @@ pub mod spec;
 pub mod stand_in;
 mod status;
 mod sync;
+mod token_store;
 mod transport;
 mod update_body;
 mod wire;
@@ -41,6 +42,7 @@ pub use replacements::{ExpirationType, SortDirection};
 pub use resources::*;
 pub use retry::RetryPolicy;
 pub use sync::{ChangeBatch, Changes, Checkpoint};
+pub use token_store::{FileTokenStore, StoreGuard, StoredToken, TokenStore};
 pub use transport::Hooks;
 
 /// The generated client and its request builders, for calls the typed
