@@ -80,6 +80,44 @@ impl StoredToken {
         SystemTime::now() < self.refresh_at
     }
 
+    /// The token as the JSON text [`FileTokenStore`] keeps (for a store of
+    /// your own: a keyring entry, a database row). A secret: keep it so.
+    pub fn to_json(&self) -> SecretString {
+        let file = TokenFile {
+            client_id: self.client_id.clone(),
+            access_token: self.access_token.expose_secret().to_owned(),
+            refresh_token: self
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            expires_at: self.expires_at.into(),
+            refresh_at: self.refresh_at.into(),
+        };
+        // A struct of strings and dates always encodes.
+        SecretString::from(serde_json::to_string_pretty(&file).unwrap_or_default())
+    }
+
+    /// A token from the text [`to_json`](Self::to_json) made. The error
+    /// names the kind of fault, the line and the column, never a value
+    /// (serde's own message may quote one, and it may be a token).
+    pub fn from_json(text: &str) -> Result<StoredToken, String> {
+        let file: TokenFile = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "{} error at line {}, column {}",
+                category(&e),
+                e.line(),
+                e.column()
+            )
+        })?;
+        Ok(StoredToken::new(
+            file.access_token,
+            file.refresh_token,
+            file.client_id,
+            file.expires_at.into(),
+            file.refresh_at.into(),
+        ))
+    }
+
     /// The same token, refreshed before it is sent again (after a 401).
     pub(crate) fn mark_stale(&mut self) {
         self.refresh_at = SystemTime::UNIX_EPOCH;
@@ -211,49 +249,23 @@ impl FileTokenStore {
 
 impl TokenStore for FileTokenStore {
     fn load(&self) -> Result<Option<StoredToken>, Error> {
-        let text = match fs::read(&self.path) {
+        let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.failure("cannot read", &e)),
         };
-        // The position and the kind of fault only: serde's message may
-        // quote the value, and the value may be a token.
-        let file: TokenFile = serde_json::from_slice(&text).map_err(|e| {
-            Error::TokenStore(format!(
-                "{} is damaged ({} error at line {}, column {})",
-                self.path.display(),
-                category(&e),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        Ok(Some(StoredToken::new(
-            file.access_token,
-            file.refresh_token,
-            file.client_id,
-            file.expires_at.into(),
-            file.refresh_at.into(),
-        )))
+        StoredToken::from_json(&text).map(Some).map_err(|fault| {
+            Error::TokenStore(format!("{} is damaged ({fault})", self.path.display()))
+        })
     }
 
     fn save(&self, token: &StoredToken) -> Result<(), Error> {
-        let file = TokenFile {
-            client_id: token.client_id.clone(),
-            access_token: token.access_token.expose_secret().to_owned(),
-            refresh_token: token
-                .refresh_token
-                .as_ref()
-                .map(|t| t.expose_secret().to_owned()),
-            expires_at: token.expires_at.into(),
-            refresh_at: token.refresh_at.into(),
-        };
-        let text = serde_json::to_vec_pretty(&file)
-            .map_err(|e| Error::TokenStore(format!("cannot encode the token: {e}")))?;
+        let text = token.to_json();
         let dir = self.directory()?;
         let mut temporary = self.path.as_os_str().to_owned();
         temporary.push(format!(".{}.tmp", std::process::id()));
         let temporary = PathBuf::from(temporary);
-        let written = write_private(&temporary, &text).and_then(|()| {
+        let written = write_private(&temporary, text.expose_secret().as_bytes()).and_then(|()| {
             fs::rename(&temporary, &self.path)?;
             sync_dir(dir)
         });

@@ -13,10 +13,12 @@ use crate::filters::FilterArgs;
 const ABOUT: &str = "Command-line tool for the Nexudus time-pass API: TimePass, CoworkerTimePass and ProductTimePass";
 
 const AFTER_HELP: &str = "\
-Credentials come from the environment, never from the command line:
-  NEXUDUS_TOKEN                      a bearer token, or
-  NEXUDUS_EMAIL + NEXUDUS_PASSWORD   an account (or NEXUDUS_EMAIL with --password-stdin)
-  NEXUDUS_TOTP                       the two-factor code, when the account needs one
+Credentials, never from the command line; the first one set wins:
+  NEXUDUS_TOKEN                      a bearer token
+  NEXUDUS_EMAIL + NEXUDUS_PASSWORD   an account (or NEXUDUS_EMAIL with --password-stdin),
+  NEXUDUS_TOTP                       with the two-factor code when the account needs one
+  a profile                          what `nexudus login` stored: --profile or
+                                     NEXUDUS_PROFILE names one, else the default
 With --demo, a stand-in server with its own data and account runs inside the command.";
 
 /// The whole command line: [`Cli`] with a subcommand per resource.
@@ -54,6 +56,12 @@ pub enum Invocation {
     Drift(crate::drift::Args),
     /// `nexudus serve`.
     Serve(crate::serve::Args),
+    /// `nexudus login`.
+    Login(crate::login::LoginArgs),
+    /// `nexudus logout`.
+    Logout(crate::login::ProfileArgs),
+    /// `nexudus auth status`.
+    AuthStatus(crate::login::ProfileArgs),
     /// `nexudus completions SHELL`.
     Completions(clap_complete::Shell),
 }
@@ -103,6 +111,18 @@ fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::E
             refuse_api_options(top, "serve")?;
             Invocation::Serve(args)
         }
+        Command::Login(args) => {
+            refuse_api_options(top, "login")?;
+            Invocation::Login(args)
+        }
+        Command::Logout(args) => {
+            refuse_api_options(top, "logout")?;
+            Invocation::Logout(args)
+        }
+        Command::Auth(Auth::Status(args)) => {
+            refuse_api_options(top, "auth")?;
+            Invocation::AuthStatus(args)
+        }
         Command::Completions { shell } => {
             refuse_api_options(top, "completions")?;
             Invocation::Completions(shell)
@@ -149,9 +169,13 @@ pub struct Cli {
 /// they win ([`ApiArgs::then`]).
 #[derive(Clone, Debug, Args)]
 pub struct ApiArgs {
-    /// The API's base URL.
+    /// The API's base URL [default: the profile's, else the public API].
     #[arg(long, env = "NEXUDUS_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
+    /// The profile of `nexudus login` to use when the environment has no
+    /// credentials [default: the default profile].
+    #[arg(long, env = "NEXUDUS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
     /// Read the password from the first line of stdin (with NEXUDUS_EMAIL).
     #[arg(long)]
     pub password_stdin: bool,
@@ -192,6 +216,7 @@ impl ApiArgs {
     pub fn then(self, after: ApiArgs) -> ApiArgs {
         ApiArgs {
             base_url: after.base_url.or(self.base_url),
+            profile: after.profile.or(self.profile),
             password_stdin: self.password_stdin || after.password_stdin,
             output: after.output.or(self.output),
             columns: if after.columns.is_empty() {
@@ -232,11 +257,26 @@ pub enum Command {
     Sync(crate::sync::Args),
     /// Compare what the API sends with the spec; exit code 7 on drift.
     Drift(crate::drift::Args),
+    /// Sign in once and keep the tokens in a profile for later commands.
+    Login(crate::login::LoginArgs),
+    /// Forget a profile's tokens (its settings stay).
+    Logout(crate::login::ProfileArgs),
+    /// Stored sign-ins.
+    #[command(subcommand)]
+    Auth(Auth),
     /// Print a shell completion script.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `nexudus auth ...`.
+#[derive(Debug, Subcommand)]
+pub enum Auth {
+    /// The profile: base URL, email, where its secrets are, when its access
+    /// token expires (never a token).
+    Status(crate::login::ProfileArgs),
 }
 
 /// A resource's action.

@@ -92,16 +92,20 @@ impl Context {
     /// The client the options describe, and the demo stand-in when
     /// `--demo` asks for one.
     pub async fn connect(&self) -> Result<Connection, Failure> {
-        let (demo, credentials) = if self.api.demo {
-            let records = self.api.demo_records.unwrap_or(DEMO_RECORDS);
+        let api = &self.api;
+        let (demo, credentials, base_url) = if api.demo {
+            let records = api.demo_records.unwrap_or(DEMO_RECORDS);
             let (server, credentials) = demo::start(records).await?;
-            (Some(server), credentials)
+            let url = server.base_url().to_owned();
+            (Some(server), credentials, Some(url))
         } else {
-            (None, credentials::from_env(self.api.password_stdin)?)
-        };
-        let base_url = match &demo {
-            Some(server) => Some(server.base_url().to_owned()),
-            None => self.api.base_url.clone(),
+            let resolved = credentials::resolve(
+                api.password_stdin,
+                api.profile.as_deref(),
+                api.base_url.as_deref(),
+            )?;
+            let url = resolved.base_url.or_else(|| api.base_url.clone());
+            (None, resolved.credentials, url)
         };
         let client = self.builder(base_url, credentials).build()?;
         tracing::debug!(

@@ -168,9 +168,10 @@ impl From<Error> for Failure {
             Error::Unauthorized { operation, .. } if *operation == "request_token" => {
                 Failure::new(code::AUTH, format!("sign-in refused: {message}")).hint(
                     "check NEXUDUS_EMAIL and the password (and NEXUDUS_TOTP when the account \
-                     has two-factor sign-in)",
+                     has two-factor sign-in); with a profile, run `nexudus login` again",
                 )
             }
+            Error::TokenStore(_) => crate::keeper::stored(&e),
             Error::Unauthorized { .. } => Failure::new(code::AUTH, message).hint(
                 "check NEXUDUS_TOKEN, or NEXUDUS_EMAIL with NEXUDUS_PASSWORD (and NEXUDUS_TOTP \
                  when the account has two-factor sign-in)",

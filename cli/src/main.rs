@@ -1,7 +1,7 @@
 //! `nexudus`: the project's command-line tool. `nexudus [API OPTIONS]
 //! <RESOURCE> <ACTION> [ARGS]` lists, exports, gets, creates, updates and
-//! deletes time passes through the typed client; `sync`, `drift`, `serve`
-//! and `--demo` are the other commands. This file only parses the command
+//! deletes time passes through the typed client; `sync`, `drift`, `serve`,
+//! `login`, `logout`, `auth status` and `--demo` are the other commands. This file only parses the command
 //! line and hands it to the module of its command group; the client is
 //! built in `context`, and every outcome becomes an exit code in `failure`.
 
@@ -13,7 +13,10 @@ mod drift;
 mod failure;
 mod fields;
 mod filters;
+mod keeper;
+mod login;
 mod output;
+mod profiles;
 mod progress;
 mod records;
 mod serve;
@@ -55,6 +58,9 @@ async fn run(command: Invocation, color: bool) -> Result<Done, Failure> {
         Invocation::Sync(args) => sync::run(&Context::new(args.api.clone(), color), &args).await,
         Invocation::Drift(args) => drift::run(&Context::new(args.api.clone(), color), &args).await,
         Invocation::Serve(args) => serve::run(args).await,
+        Invocation::Login(args) => login::login(&args).await,
+        Invocation::Logout(args) => login::logout(&args),
+        Invocation::AuthStatus(args) => login::status(&args),
         Invocation::Completions(shell) => {
             let mut out = std::io::stdout();
             clap_complete::generate(shell, &mut args::command(), "nexudus", &mut out);

@@ -53,6 +53,12 @@ fn nexudus(args: &[&str]) -> Command {
         .env_remove("NEXUDUS_PASSWORD")
         .env_remove("NEXUDUS_TOTP")
         .env_remove("NEXUDUS_BASE_URL")
+        .env_remove("NEXUDUS_PROFILE")
+        // No profile of the person running the tests is found.
+        .env(
+            "NEXUDUS_CONFIG_DIR",
+            std::env::temp_dir().join("nexudus-cli-tests-no-profiles"),
+        )
         .env("NO_COLOR", "1");
     cmd
 }

@@ -13,6 +13,8 @@ pub async fn start(builder: StandInBuilder) -> StandIn {
 }
 
 /// A library client of `server`, unpaced, signed in with its password.
+/// (Not every test file that shares this module uses it.)
+#[allow(dead_code)]
 pub fn client(server: &StandIn) -> Client {
     Client::builder()
         .base_url(server.base_url())
