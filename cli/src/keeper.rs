@@ -174,3 +174,46 @@ impl TokenStore for KeyringStore {
         self.file.lock()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    /// A keyring store over keyring-core's in-memory mock.
+    fn mock() -> KeyringStore {
+        let store: Arc<CredentialStore> = keyring_core::mock::Store::new().unwrap();
+        KeyringStore {
+            entry: Entry::new_in_store(&store, SERVICE, "test").unwrap(),
+            file: FileTokenStore::new(std::env::temp_dir().join("nexudus-keyring-test.json")),
+        }
+    }
+
+    #[test]
+    fn a_keyring_entry_holds_the_token_as_a_file_would() {
+        let store = mock();
+        assert!(store.load().unwrap().is_none());
+        let now = SystemTime::now();
+        let token = StoredToken::new(
+            "access-SECRET",
+            Some("refresh-SECRET".into()),
+            "a@b.c",
+            now + Duration::from_secs(60),
+            now + Duration::from_secs(54),
+        );
+        store.save(&token).unwrap();
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(loaded.access_token().expose_secret(), "access-SECRET");
+        assert_eq!(loaded.client_id(), "a@b.c");
+        assert!(store.remove().unwrap());
+        assert!(!store.remove().unwrap());
+
+        store
+            .entry
+            .set_password("{\"access_token\": 7654321}")
+            .unwrap();
+        let e = store.load().unwrap_err().to_string();
+        assert!(e.contains("damaged") && !e.contains("7654321"), "{e}");
+    }
+}

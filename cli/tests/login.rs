@@ -64,6 +64,8 @@ impl Home {
         ] {
             cmd.env_remove(name);
         }
+        // The file, even where the person running the tests has a keyring.
+        cmd.env("NEXUDUS_NO_KEYRING", "1");
         for (name, value) in env {
             cmd.env(name, value);
         }
