@@ -38,7 +38,8 @@ Exit codes:
     1  any other failure
     2  usage error (unknown option, field or filter; bad value)
     3  a record asked for was not found
-    4  authentication: no credentials, or the server refused them
+    4  authentication: no credentials, the server refused them, or a profile
+       is logged out or its token or config file is damaged
     5  the server refused the data (validation)
     6  throttled or unavailable after the retries
     7  drift: the spec does not describe everything the API sent
