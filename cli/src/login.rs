@@ -33,7 +33,7 @@ pub struct LoginArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// Keep the tokens in a file (mode 0600) even when the OS keyring is usable.
-    #[arg(long, env = "NEXUDUS_NO_KEYRING")]
+    #[arg(long, env = "NEXUDUS_NO_KEYRING", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_keyring: bool,
     /// Make this the default profile.
     #[arg(long)]
