@@ -1,5 +1,6 @@
-//! `nexudus sync --into sqlite:PATH [RESOURCE...]`: keeps a SQLite database
-//! up to date with the API, incrementally and resumably.
+//! `nexudus sync --into sqlite:PATH|postgres://… [RESOURCE...]`: keeps a
+//! SQLite or PostgreSQL database up to date with the API, incrementally and
+//! resumably, with the same logic for both (`store` is the one interface).
 //!
 //! Per resource: read the checkpoint from `sync_state` (none: a full load),
 //! walk every record changed since it (`changes`, at-least-once), fetch the
@@ -13,12 +14,13 @@
 //! scans every Id (`gone`) and deletes the rows of records that no longer
 //! exist; `--full` reloads everything and deletes the rows it did not see.
 
+mod postgres;
 mod schema;
+mod sqlite;
 mod store;
 
 use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -31,7 +33,7 @@ use crate::args::{chosen, parse_resource, ApiArgs};
 use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
-use store::{Outcome, Store};
+use store::{Outcome, Store, Target};
 
 /// What to do after a failure that running again can mend.
 const RESUME: &str = "committed batches are kept; run the same command to resume";
@@ -42,9 +44,15 @@ pub struct Args {
     /// The API options, given after the command.
     #[command(flatten)]
     pub api: ApiArgs,
-    /// The database: `sqlite:PATH` (created when missing).
-    #[arg(long, value_name = "sqlite:PATH")]
+    /// The database: `sqlite:PATH` (created when missing), or
+    /// `postgres://USER@HOST:PORT/DB` (the password from PGPASSWORD or
+    /// ~/.pgpass, never from the URL).
+    #[arg(long, value_name = "sqlite:PATH|postgres://…")]
     into: String,
+    /// PostgreSQL: the schema of the tables and the checkpoints, created
+    /// when missing [default: nexudus].
+    #[arg(long, value_name = "NAME")]
+    schema: Option<String>,
     /// Resources to sync: timepasses, coworkertimepasses, producttimepasses
     /// (also spelled time-passes, coworker-time-passes, ...); none: all three.
     #[arg(value_name = "RESOURCE", value_parser = parse_resource)]
@@ -67,12 +75,11 @@ fn name(resource: Resource) -> &'static str {
 /// `nexudus sync`: connects, syncs, and stops cleanly on Ctrl-C (exit
 /// code 130).
 pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
-    // A database that is not SQLite is a bad value: a usage error.
-    let path = sqlite_path(&args.into).map_err(Failure::usage)?;
+    let target = Target::parse(&args.into, args.schema.as_deref()).map_err(Failure::usage)?;
     // Kept until the sync is done: dropping it stops a demo server.
     let connection = ctx.connect().await?;
     tokio::select! {
-        result = sync(ctx, &connection.client, &path, args) => result.map(|()| Done::Success),
+        result = sync(ctx, &connection.client, &target, args) => result.map(|()| Done::Success),
         _ = tokio::signal::ctrl_c() => {
             // The sync is dropped at an await point, never inside a
             // transaction (they hold no await), so every committed batch
@@ -88,6 +95,10 @@ struct Summary {
     /// Final outcome per Id: inserted beats updated beats unchanged.
     outcomes: HashMap<i32, Outcome>,
     deleted: u64,
+    /// Values kept in `extra` because they did not fit their column.
+    kept_as_text: u64,
+    /// Columns the spec no longer names, kept in the table.
+    dropped: Vec<String>,
     read: u64,
     rows: u64,
     requests: u64,
@@ -112,7 +123,7 @@ impl Summary {
         let (inserted, updated) = (count(Outcome::Inserted), count(Outcome::Updated));
         // Unchanged: rows this run left as they were, read or not.
         let unchanged = self.rows.saturating_sub(inserted + updated);
-        format!(
+        let mut line = format!(
             "{resource}: {inserted} inserted, {updated} updated, {} deleted, {unchanged} unchanged \
              ({} rows; {} records read) in {:.1} s, {} requests",
             self.deleted,
@@ -120,13 +131,34 @@ impl Summary {
             self.read,
             self.elapsed.as_secs_f64(),
             self.requests,
-        )
+        );
+        if self.kept_as_text > 0 {
+            line += &format!(
+                "; {} values did not fit their column's type and are kept in extra",
+                self.kept_as_text
+            );
+        }
+        if !self.dropped.is_empty() {
+            line += &format!(
+                "; columns the spec no longer names are kept: {}",
+                self.dropped.join(", ")
+            );
+        }
+        line
     }
 }
 
-/// Syncs the chosen resources into the database at `path`, with `client`.
-async fn sync(ctx: &Context, client: &Client, path: &Path, args: &Args) -> Result<(), Failure> {
-    let mut store = Store::open(path)?;
+/// Syncs the chosen resources into the database `target` names, with `client`.
+async fn sync(
+    ctx: &Context,
+    client: &Client,
+    target: &Target,
+    args: &Args,
+) -> Result<(), Failure> {
+    let mut store = Store::open(target).await?;
+    if store.waited() {
+        ctx.say("sync: waited for another sync into the same schema to finish");
+    }
     let (started, first) = (Instant::now(), progress::requests());
     for resource in chosen(&args.resources) {
         let mut summary = Summary::default();
@@ -161,24 +193,6 @@ fn resumable(failure: Failure) -> Failure {
     }
 }
 
-/// The file of `sqlite:PATH` (also `sqlite://PATH`); PostgreSQL is refused.
-fn sqlite_path(into: &str) -> Result<PathBuf, String> {
-    if let Some(rest) = into.strip_prefix("sqlite:") {
-        let path = rest.strip_prefix("//").unwrap_or(rest);
-        if path.is_empty() {
-            return Err("--into sqlite:PATH needs a path".into());
-        }
-        return Ok(PathBuf::from(path));
-    }
-    if into.starts_with("postgres://") || into.starts_with("postgresql://") {
-        return Err(
-            "--into postgres://… is not supported: this build writes SQLite only (--into sqlite:PATH)"
-                .into(),
-        );
-    }
-    Err(format!("--into {into:?}: expected sqlite:PATH"))
-}
-
 /// One resource: changes since the checkpoint, then deletes.
 async fn sync_one(
     ctx: &Context,
@@ -189,11 +203,12 @@ async fn sync_one(
     summary: &mut Summary,
 ) -> Result<(), Failure> {
     let key = name(resource);
-    let table = store.table(key, schema::columns(resource.spec())?)?;
+    let (table, dropped) = store.table(key, schema::columns(resource.spec())?).await?;
+    summary.dropped = dropped;
     let since = if args.full {
         Checkpoint::default()
     } else {
-        store.checkpoint(key)?.unwrap_or_default()
+        store.checkpoint(key).await?.unwrap_or_default()
     };
     let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
@@ -212,27 +227,29 @@ async fn sync_one(
             .copied()
             .filter(|id| !found.contains(id))
             .collect();
-        let (outcomes, deleted) =
-            store.apply(&table, &records, &vanished, Some((key, &checkpoint)))?;
-        for (id, outcome) in outcomes {
+        let applied = store
+            .apply(&table, &records, &vanished, Some((key, &checkpoint)))
+            .await?;
+        for (id, outcome) in applied.outcomes {
             summary.note(id, outcome);
         }
         if args.full {
             seen.extend(found);
         }
-        summary.deleted += deleted;
+        summary.deleted += applied.removed;
+        summary.kept_as_text += applied.kept_as_text;
         progress.set_message(format!("{key}: {} records read", summary.read));
     }
     if args.full {
         summary.deleted += delete_unseen(client, store, &table, resource, &seen).await?;
     } else if args.detect_deletes {
         progress.set_message(format!("{key}: scanning Ids for deletes"));
-        let known = store.ids(&table)?;
+        let known = store.ids(&table).await?;
         let gone = gone(client, resource, &known).await?;
-        summary.deleted += store.apply(&table, &[], &gone, None)?.1;
+        summary.deleted += store.apply(&table, &[], &gone, None).await?.removed;
     }
     progress.finish_and_clear();
-    summary.rows = store.count(&table)?;
+    summary.rows = store.count(&table).await?;
     Ok(())
 }
 
@@ -246,7 +263,8 @@ async fn delete_unseen(
     seen: &HashSet<i32>,
 ) -> Result<u64, Failure> {
     let unseen: Vec<i32> = store
-        .ids(table)?
+        .ids(table)
+        .await?
         .into_iter()
         .filter(|id| !seen.contains(id))
         .collect();
@@ -259,7 +277,7 @@ async fn delete_unseen(
         .into_iter()
         .filter(|id| !found.contains(id))
         .collect();
-    Ok(store.apply(table, &[], &gone, None)?.1)
+    Ok(store.apply(table, &[], &gone, None).await?.removed)
 }
 
 fn record_id(record: &Value) -> Option<i32> {
@@ -352,23 +370,4 @@ async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<
         }
     }
     Ok(resource.visit(Gone(client, known)).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn into_takes_sqlite_and_refuses_the_rest() {
-        assert_eq!(sqlite_path("sqlite:a.db"), Ok(PathBuf::from("a.db")));
-        assert_eq!(
-            sqlite_path("sqlite:///tmp/a.db"),
-            Ok(PathBuf::from("/tmp/a.db"))
-        );
-        assert!(sqlite_path("sqlite:").is_err());
-        assert!(sqlite_path("postgres://localhost/db")
-            .unwrap_err()
-            .contains("not supported"));
-        assert!(sqlite_path("a.db").is_err());
-    }
 }

@@ -1,4 +1,4 @@
-//! The SQLite columns of each resource's table, from the registry's field
+//! The columns of each resource's table, from the registry's field
 //! table of the spec's full record (`nexudus_timepasses::spec`): one typed
 //! column per field, so a field added to the spec becomes a column with no
 //! edit here.
@@ -14,8 +14,10 @@ pub enum Kind {
     Real,
     /// `true`/`false`, as INTEGER 1/0.
     Boolean,
-    /// Strings (date-times included, as the API's ISO 8601 text), as TEXT.
+    /// Strings, as TEXT.
     Text,
+    /// Date-times: the API's text in SQLite, `timestamptz` in PostgreSQL.
+    DateTime,
     /// Arrays, objects and anything the schema leaves open: JSON text.
     Json,
 }
@@ -26,7 +28,7 @@ impl Kind {
         match self {
             Kind::Integer | Kind::Boolean => "INTEGER",
             Kind::Real => "REAL",
-            Kind::Text | Kind::Json => "TEXT",
+            Kind::Text | Kind::DateTime | Kind::Json => "TEXT",
         }
     }
 }
@@ -79,7 +81,8 @@ fn kind(kind: spec::Kind) -> Kind {
         spec::Kind::Integer => Kind::Integer,
         spec::Kind::Number => Kind::Real,
         spec::Kind::Boolean => Kind::Boolean,
-        spec::Kind::Text | spec::Kind::DateTime | spec::Kind::FilterDate => Kind::Text,
+        spec::Kind::DateTime | spec::Kind::FilterDate => Kind::DateTime,
+        spec::Kind::Text => Kind::Text,
         spec::Kind::Json => Kind::Json,
     }
 }
@@ -100,7 +103,7 @@ mod tests {
         assert_eq!(kind_of(&c, "Id"), Some(Kind::Integer));
         assert_eq!(kind_of(&c, "Price"), Some(Kind::Real));
         assert_eq!(kind_of(&c, "Used"), Some(Kind::Boolean));
-        assert_eq!(kind_of(&c, "UpdatedOn"), Some(Kind::Text));
+        assert_eq!(kind_of(&c, "UpdatedOn"), Some(Kind::DateTime));
         assert_eq!(kind_of(&c, "TariffTimePassUniqueId"), Some(Kind::Text));
         assert_eq!(kind_of(&c, "CustomFields"), Some(Kind::Json));
         assert_eq!(kind_of(&c, "extra"), None);

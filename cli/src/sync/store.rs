@@ -1,18 +1,19 @@
-//! The SQLite side of `nexudus sync`: one table per resource (a typed column
-//! per field of the full record, `Id` the primary key, undocumented fields
-//! in `extra` as a JSON object), the `sync_state` table of checkpoints, and
-//! the one write path: a batch's upserts, deletes and checkpoint in a single
-//! transaction, so the database never holds a checkpoint without the rows
-//! it covers.
+//! The one storage interface of `nexudus sync`, over its two databases:
+//! `--into sqlite:PATH` ([`sqlite`](super::sqlite)) and
+//! `--into postgres://…` ([`postgres`](super::postgres)). Both keep one
+//! table per resource (a typed column per field of the full record, `Id`
+//! the primary key, undocumented fields in `extra`), the `sync_state`
+//! table of checkpoints, and write a batch's upserts, deletes and
+//! checkpoint in a single transaction.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use nexudus_timepasses::Checkpoint;
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::schema::{Column, Kind};
+use super::schema::Column;
+use super::{postgres, sqlite};
+use crate::failure::Failure;
 
 /// The column of undocumented fields (a JSON object; NULL when none).
 pub const EXTRA: &str = "extra";
@@ -25,422 +26,167 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// What one batch's transaction did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Each record's outcome.
+    pub outcomes: Vec<(i32, Outcome)>,
+    /// Rows deleted.
+    pub removed: u64,
+    /// Values that did not fit their column's type, kept in `extra`.
+    pub kept_as_text: u64,
+}
+
+/// Where `--into` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `sqlite:PATH`.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, and the schema.
+    Postgres(String, String),
+}
+
+impl Target {
+    /// `--into` and `--schema` as given.
+    pub fn parse(into: &str, schema: Option<&str>) -> Result<Target, String> {
+        if let Some(rest) = into.strip_prefix("sqlite:") {
+            if schema.is_some() {
+                return Err("--schema is for PostgreSQL; SQLite has none".into());
+            }
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err("--into sqlite:PATH needs a path".into());
+            }
+            return Ok(Target::Sqlite(PathBuf::from(path)));
+        }
+        if into.starts_with("postgres://") || into.starts_with("postgresql://") {
+            let schema = schema.unwrap_or("nexudus");
+            if schema.is_empty() || schema.len() > 63 {
+                return Err(format!("--schema {schema:?}: 1 to 63 characters"));
+            }
+            return Ok(Target::Postgres(into.to_owned(), schema.to_owned()));
+        }
+        Err(format!(
+            "--into {into:?}: expected sqlite:PATH or postgres://USER@HOST:PORT/DB"
+        ))
+    }
+}
+
 /// An open database.
-pub struct Store {
-    conn: Connection,
+pub enum Store {
+    Sqlite(sqlite::Store),
+    Postgres(postgres::Store),
 }
 
-/// A resource's table and the statements that write it.
-pub struct Table {
-    name: String,
-    columns: Vec<Column>,
-    /// Position of `Id` in `columns`.
-    id_index: usize,
-    insert: String,
-    update: String,
-}
-
-/// `name` quoted as an SQLite identifier.
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// `name` as a JSON path of one member.
-fn json_path(name: &str) -> String {
-    format!("$.\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn db_error(what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
+/// A resource's table in the open database.
+pub enum Table {
+    Sqlite(sqlite::Table),
+    Postgres(postgres::Table),
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`. WAL mode lets readers see
-    /// the last committed batch while a sync runs.
-    pub fn open(path: &Path) -> Result<Store, String> {
-        let conn = Connection::open(path)
-            .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(db_error("cannot set the busy timeout"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_error("cannot switch to WAL mode"))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS sync_state (
-                 resource   TEXT PRIMARY KEY,
-                 checkpoint TEXT NOT NULL,
-                 synced_at  TEXT NOT NULL
-             );",
-        )
-        .map_err(db_error("cannot create sync_state"))?;
-        Ok(Store { conn })
+    /// Opens (or creates) the database `target` names.
+    pub async fn open(target: &Target) -> Result<Store, Failure> {
+        Ok(match target {
+            Target::Sqlite(path) => Store::Sqlite(sqlite::Store::open(path)?),
+            Target::Postgres(url, schema) => {
+                Store::Postgres(postgres::Store::open(url, schema).await?)
+            }
+        })
     }
 
-    /// Creates `name` with `columns` when missing. A table from an older
-    /// spec gains the columns the spec added since, with their values moved
-    /// out of `extra`, where the older run kept them as undocumented.
-    pub fn table(&mut self, name: &str, columns: Vec<Column>) -> Result<Table, String> {
-        let id_index = columns
-            .iter()
-            .position(|c| c.name == "Id")
-            .ok_or("the record schema has no Id")?;
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(db_error("cannot begin a transaction"))?;
-        let defs: Vec<String> = columns
-            .iter()
-            .map(|c| {
-                let key = if c.name == "Id" { " PRIMARY KEY" } else { "" };
-                format!("{} {}{key}", quoted(&c.name), c.kind.sql_type())
-            })
-            .chain([format!("{} TEXT", quoted(EXTRA))])
-            .collect();
-        tx.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {} ({});",
-            quoted(name),
-            defs.join(", ")
-        ))
-        .map_err(db_error("cannot create the table"))?;
-        let existing: Vec<String> = {
-            let mut stmt = tx
-                .prepare(&format!("PRAGMA table_info({})", quoted(name)))
-                .map_err(db_error("cannot read the table's columns"))?;
-            let names = stmt
-                .query_map([], |row| row.get::<_, String>(1))
-                .map_err(db_error("cannot read the table's columns"))?;
-            names
-                .collect::<Result<_, _>>()
-                .map_err(db_error("cannot read the table's columns"))?
-        };
-        for c in &columns {
-            if existing.iter().any(|e| e.eq_ignore_ascii_case(&c.name)) {
-                continue;
-            }
-            let (table, column, path) = (quoted(name), quoted(&c.name), json_path(&c.name));
-            tx.execute_batch(&format!(
-                "ALTER TABLE {table} ADD COLUMN {column} {ty};
-                 UPDATE {table} SET {column} = json_extract(extra, '{path}'),
-                                    extra = json_remove(extra, '{path}')
-                  WHERE json_type(extra, '{path}') IS NOT NULL;
-                 UPDATE {table} SET extra = NULL WHERE extra = '{{}}';",
-                ty = c.kind.sql_type(),
-                path = path.replace('\'', "''"),
-            ))
-            .map_err(|e| format!("cannot add the column {}: {e}", c.name))?;
-        }
-        tx.commit().map_err(db_error("cannot commit"))?;
+    /// Whether opening waited for another sync into the same place.
+    pub fn waited(&self) -> bool {
+        matches!(self, Store::Postgres(p) if p.waited)
+    }
 
-        let names: Vec<String> = columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .chain([EXTRA])
-            .map(quoted)
-            .collect();
-        let params: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-        let insert = format!(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO NOTHING",
-            quoted(name),
-            names.join(", "),
-            params.join(", "),
-            quoted("Id"),
-        );
-        let sets: Vec<String> = names
-            .iter()
-            .zip(&params)
-            .map(|(n, p)| format!("{n} = {p}"))
-            .collect();
-        let differs: Vec<String> = names
-            .iter()
-            .zip(&params)
-            .map(|(n, p)| format!("{n} IS NOT {p}"))
-            .collect();
-        // Only a row that differs is written, so a record delivered again
-        // (the walk is at-least-once) counts as unchanged, not updated.
-        let update = format!(
-            "UPDATE {} SET {} WHERE {} = ?{} AND ({})",
-            quoted(name),
-            sets.join(", "),
-            quoted("Id"),
-            id_index + 1,
-            differs.join(" OR "),
-        );
-        Ok(Table {
-            name: name.to_owned(),
-            columns,
-            id_index,
-            insert,
-            update,
+    /// The table of `name` with `columns`, created or brought up to the
+    /// spec; and the columns the spec dropped, which are kept.
+    pub async fn table(
+        &mut self,
+        name: &str,
+        columns: Vec<Column>,
+    ) -> Result<(Table, Vec<String>), String> {
+        Ok(match self {
+            Store::Sqlite(s) => {
+                let (t, dropped) = s.table(name, columns)?;
+                (Table::Sqlite(t), dropped)
+            }
+            Store::Postgres(p) => {
+                let (t, dropped) = p.table(name, columns).await?;
+                (Table::Postgres(t), dropped)
+            }
         })
     }
 
     /// The checkpoint stored for `resource`, if a run committed one.
-    pub fn checkpoint(&self, resource: &str) -> Result<Option<Checkpoint>, String> {
-        let text: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT checkpoint FROM sync_state WHERE resource = ?1",
-                [resource],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(db_error("cannot read sync_state"))?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| {
-                format!("the checkpoint of {resource} in sync_state is unreadable: {e}")
-            })
-        })
-        .transpose()
+    pub async fn checkpoint(&self, resource: &str) -> Result<Option<Checkpoint>, String> {
+        match self {
+            Store::Sqlite(s) => s.checkpoint(resource),
+            Store::Postgres(p) => p.checkpoint(resource).await,
+        }
     }
 
     /// Every Id in `table`.
-    pub fn ids(&self, table: &Table) -> Result<Vec<i32>, String> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT \"Id\" FROM {}", quoted(&table.name)))
-            .map_err(db_error("cannot read the Ids"))?;
-        let ids = stmt
-            .query_map([], |row| row.get(0))
-            .map_err(db_error("cannot read the Ids"))?;
-        ids.collect::<Result<_, _>>()
-            .map_err(db_error("cannot read the Ids"))
+    pub async fn ids(&self, table: &Table) -> Result<Vec<i32>, String> {
+        match (self, table) {
+            (Store::Sqlite(s), Table::Sqlite(t)) => s.ids(t),
+            (Store::Postgres(p), Table::Postgres(t)) => p.ids(t).await,
+            _ => Err(MIXED.into()),
+        }
     }
 
     /// Rows in `table`.
-    pub fn count(&self, table: &Table) -> Result<u64, String> {
-        let n: i64 = self
-            .conn
-            .query_row(
-                &format!("SELECT COUNT(*) FROM {}", quoted(&table.name)),
-                [],
-                |row| row.get(0),
-            )
-            .map_err(db_error("cannot count the rows"))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+    pub async fn count(&self, table: &Table) -> Result<u64, String> {
+        match (self, table) {
+            (Store::Sqlite(s), Table::Sqlite(t)) => s.count(t),
+            (Store::Postgres(p), Table::Postgres(t)) => p.count(t).await,
+            _ => Err(MIXED.into()),
+        }
     }
 
-    /// In one transaction: upserts `records` (full records as JSON), deletes
-    /// the rows of `deleted`, and stores `checkpoint` for `resource`. All of
-    /// it is committed, or none.
-    pub fn apply(
+    /// In one transaction: upserts `records` (full records as JSON),
+    /// deletes the rows of `deleted`, and stores `checkpoint` for the
+    /// resource it names. All of it is committed, or none.
+    pub async fn apply(
         &mut self,
         table: &Table,
         records: &[Value],
         deleted: &[i32],
         checkpoint: Option<(&str, &Checkpoint)>,
-    ) -> Result<(Vec<(i32, Outcome)>, u64), String> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(db_error("cannot begin a transaction"))?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        {
-            let mut insert = tx
-                .prepare_cached(&table.insert)
-                .map_err(db_error("cannot prepare the insert"))?;
-            let mut update = tx
-                .prepare_cached(&table.update)
-                .map_err(db_error("cannot prepare the update"))?;
-            for record in records {
-                let values = row(table, record)?;
-                let id = match values.get(table.id_index) {
-                    Some(Sql::Integer(id)) => i32::try_from(*id).ok(),
-                    _ => None,
-                }
-                .ok_or("a record without an integer Id")?;
-                let params = rusqlite::params_from_iter(values.iter());
-                let outcome = if insert
-                    .execute(params)
-                    .map_err(|e| format!("cannot insert record {id}: {e}"))?
-                    == 1
-                {
-                    Outcome::Inserted
-                } else if update
-                    .execute(rusqlite::params_from_iter(values.iter()))
-                    .map_err(|e| format!("cannot update record {id}: {e}"))?
-                    == 1
-                {
-                    Outcome::Updated
-                } else {
-                    Outcome::Unchanged
-                };
-                outcomes.push((id, outcome));
+    ) -> Result<Applied, String> {
+        match (self, table) {
+            (Store::Sqlite(s), Table::Sqlite(t)) => s.apply(t, records, deleted, checkpoint),
+            (Store::Postgres(p), Table::Postgres(t)) => {
+                p.apply(t, records, deleted, checkpoint).await
             }
+            _ => Err(MIXED.into()),
         }
-        let mut removed = 0;
-        {
-            let mut delete = tx
-                .prepare_cached(&format!(
-                    "DELETE FROM {} WHERE \"Id\" = ?1",
-                    quoted(&table.name)
-                ))
-                .map_err(db_error("cannot prepare the delete"))?;
-            for id in deleted {
-                removed += delete
-                    .execute([id])
-                    .map_err(|e| format!("cannot delete record {id}: {e}"))?
-                    as u64;
-            }
-        }
-        if let Some((resource, checkpoint)) = checkpoint {
-            let text = serde_json::to_string(checkpoint)
-                .map_err(|e| format!("cannot write the checkpoint: {e}"))?;
-            tx.execute(
-                "INSERT INTO sync_state (resource, checkpoint, synced_at)
-                 VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                 ON CONFLICT(resource) DO UPDATE
-                 SET checkpoint = excluded.checkpoint, synced_at = excluded.synced_at",
-                params![resource, text],
-            )
-            .map_err(db_error("cannot store the checkpoint"))?;
-        }
-        tx.commit().map_err(db_error("cannot commit"))?;
-        Ok((outcomes, removed))
     }
 }
 
-/// The values of one record's row: each column's field converted to its
-/// kind, then `extra` with every field that has no column.
-fn row(table: &Table, record: &Value) -> Result<Vec<Sql>, String> {
-    let fields = record
-        .as_object()
-        .ok_or("a record that is not a JSON object")?;
-    let mut values: Vec<Sql> = table
-        .columns
-        .iter()
-        .map(|c| sql(c.kind, fields.get(&c.name)))
-        .collect();
-    let extra: Map<String, Value> = fields
-        .iter()
-        .filter(|(k, _)| !table.columns.iter().any(|c| &c.name == *k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    values.push(if extra.is_empty() {
-        Sql::Null
-    } else {
-        Sql::Text(Value::Object(extra).to_string())
-    });
-    Ok(values)
-}
-
-/// A field's value as its column stores it. A value that does not fit the
-/// column's kind (the typed decode makes that unlikely) is kept as JSON
-/// text rather than dropped.
-fn sql(kind: Kind, value: Option<&Value>) -> Sql {
-    let Some(value) = value else {
-        return Sql::Null;
-    };
-    match (kind, value) {
-        (_, Value::Null) => Sql::Null,
-        (Kind::Integer, Value::Number(n)) => match n.as_i64() {
-            Some(i) => Sql::Integer(i),
-            None => Sql::Text(n.to_string()),
-        },
-        (Kind::Real, Value::Number(n)) => match n.as_f64() {
-            Some(f) => Sql::Real(f),
-            None => Sql::Text(n.to_string()),
-        },
-        (Kind::Boolean, Value::Bool(b)) => Sql::Integer(i64::from(*b)),
-        (Kind::Text, Value::String(s)) => Sql::Text(s.clone()),
-        (_, other) => Sql::Text(other.to_string()),
-    }
-}
+/// A table used with another database's store: a bug, said plainly.
+const MIXED: &str = "a table of one database used with another";
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-    use crate::sync::schema::columns;
-
-    fn store() -> (Store, Table) {
-        let mut store = Store {
-            conn: Connection::open_in_memory().unwrap(),
-        };
-        store
-            .conn
-            .execute_batch(
-                "CREATE TABLE sync_state (resource TEXT PRIMARY KEY, checkpoint TEXT NOT NULL,
-                 synced_at TEXT NOT NULL);",
-            )
-            .unwrap();
-        let table = store
-            .table(
-                "t",
-                columns(nexudus_timepasses::spec::Resource::CoworkerTimePasses.spec()).unwrap(),
-            )
-            .unwrap();
-        (store, table)
-    }
 
     #[test]
-    fn upserts_tell_inserted_updated_and_unchanged() {
-        let (mut store, table) = store();
-        let a = json!({"Id": 1, "Used": true, "Price": 1.5, "Colour": "teal"});
-        let b = json!({"Id": 1, "Used": false, "Price": 1.5, "Colour": "teal"});
-        let cp = Checkpoint::default();
-        let (o, _) = store.apply(&table, &[a], &[], Some(("t", &cp))).unwrap();
-        assert_eq!(o, [(1, Outcome::Inserted)]);
-        let (o, _) = store
-            .apply(&table, std::slice::from_ref(&b), &[], None)
-            .unwrap();
-        assert_eq!(o, [(1, Outcome::Updated)]);
-        let (o, _) = store.apply(&table, &[b], &[], None).unwrap();
-        assert_eq!(o, [(1, Outcome::Unchanged)]);
-        let (used, extra): (i64, String) = store
-            .conn
-            .query_row("SELECT \"Used\", extra FROM t", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!((used, extra.as_str()), (0, r#"{"Colour":"teal"}"#));
-        assert_eq!(store.checkpoint("t").unwrap(), Some(cp));
-        let (_, removed) = store.apply(&table, &[], &[1, 2], None).unwrap();
-        assert_eq!(removed, 1);
-        assert_eq!(store.count(&table).unwrap(), 0);
-    }
-
-    #[test]
-    fn a_failed_batch_leaves_no_rows_and_no_checkpoint() {
-        let (mut store, table) = store();
-        let cp = Checkpoint {
-            updated_since: Some("2025-01-01T10:00".into()),
-        };
-        let bad = json!(["not an object"]);
-        let good = json!({"Id": 5});
-        assert!(store
-            .apply(&table, &[good, bad], &[], Some(("t", &cp)))
-            .is_err());
-        assert_eq!(store.count(&table).unwrap(), 0);
-        assert_eq!(store.checkpoint("t").unwrap(), None);
-    }
-
-    #[test]
-    fn a_field_the_spec_adds_moves_out_of_extra() {
-        let (mut store, _) = store();
-        let old = vec![Column {
-            name: "Id".into(),
-            kind: Kind::Integer,
-        }];
-        let t = store.table("u", old).unwrap();
-        let rec = json!({"Id": 3, "Used": true, "Other": [1]});
-        store.apply(&t, &[rec], &[], None).unwrap();
-        let new = vec![
-            Column {
-                name: "Id".into(),
-                kind: Kind::Integer,
-            },
-            Column {
-                name: "Used".into(),
-                kind: Kind::Boolean,
-            },
-        ];
-        store.table("u", new).unwrap();
-        let (used, extra): (i64, String) = store
-            .conn
-            .query_row("SELECT \"Used\", extra FROM u", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
-        assert_eq!((used, extra.as_str()), (1, r#"{"Other":[1]}"#));
+    fn into_takes_sqlite_and_postgres() {
+        let sqlite = |p: &str| Ok(Target::Sqlite(PathBuf::from(p)));
+        assert_eq!(Target::parse("sqlite:a.db", None), sqlite("a.db"));
+        assert_eq!(Target::parse("sqlite:///tmp/a.db", None), sqlite("/tmp/a.db"));
+        assert!(Target::parse("sqlite:", None).is_err());
+        assert!(Target::parse("sqlite:a.db", Some("s")).is_err());
+        assert_eq!(
+            Target::parse("postgres://u@h/db", None),
+            Ok(Target::Postgres("postgres://u@h/db".into(), "nexudus".into()))
+        );
+        assert_eq!(
+            Target::parse("postgresql://u@h/db", Some("passes")),
+            Ok(Target::Postgres("postgresql://u@h/db".into(), "passes".into()))
+        );
+        assert!(Target::parse("a.db", None).is_err());
     }
 }
