@@ -149,12 +149,7 @@ impl Summary {
 }
 
 /// Syncs the chosen resources into the database `target` names, with `client`.
-async fn sync(
-    ctx: &Context,
-    client: &Client,
-    target: &Target,
-    args: &Args,
-) -> Result<(), Failure> {
+async fn sync(ctx: &Context, client: &Client, target: &Target, args: &Args) -> Result<(), Failure> {
     let mut store = Store::open(target).await?;
     if store.waited() {
         ctx.say("sync: waited for another sync into the same schema to finish");

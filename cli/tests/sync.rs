@@ -1,12 +1,14 @@
 //! Tests of `nexudus sync`: the built binary syncs from a stand-in started
-//! in this process, while a writer changes records through the API, while
-//! it is killed, and while requests fail; afterwards every table must equal
-//! the server's data, compared field by field with a batch get of every Id.
+//! in this process into SQLite and into PostgreSQL (a throwaway cluster per
+//! test), while a writer changes records through the API, while it is
+//! killed, and while requests fail; afterwards every table must equal the
+//! server's data, compared field by field with a batch get of every Id.
 
 mod common;
+#[path = "common/db.rs"]
+mod db;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,41 +18,40 @@ use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::StandIn;
 use nexudus_timepasses::types::CoworkerTimePassCreate;
 use nexudus_timepasses::{Client, Credentials, Pacing, Record};
-use rusqlite::types::Value as Sql;
 use serde_json::Value;
 use tokio::process::Command;
 
 use common::{client, start, BIN};
+use db::cluster::{Cluster, PASSWORD};
+use db::{differences, row_differences, Db};
 
 const RESOURCES: [&str; 3] = ["timepasses", "coworkertimepasses", "producttimepasses"];
 /// No single run of the binary may take longer than this.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
-/// A fresh database path in its own directory.
-fn db_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nexudus-sync-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir.join("passes.db")
+/// Both backends for a scenario called `name`: a new SQLite file, and a
+/// new schema in `cluster`.
+async fn backends(cluster: &Cluster, name: &str) -> [Db; 2] {
+    [Db::sqlite(name), Db::postgres(cluster, name).await]
 }
 
 /// `nexudus sync` against `server` into `db`, pages of 7, no client pacing.
-fn sync_command(server: &StandIn, db: &Path, extra: &[&str]) -> Command {
+fn sync_command(server: &StandIn, db: &Db, extra: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg("sync")
-        .arg("--into")
-        .arg(format!("sqlite:{}", db.display()))
+        .args(db.args())
         .args(["--base-url", server.base_url()])
         .args(["--page-size", "7", "--reads-per-minute", "0"])
         .args(extra)
         .env_remove("NEXUDUS_TOKEN")
         .env("NEXUDUS_EMAIL", server.email())
         .env("NEXUDUS_PASSWORD", server.password())
+        .env("PGPASSWORD", PASSWORD)
         .kill_on_drop(true);
     cmd
 }
 
-async fn sync(server: &StandIn, db: &Path, extra: &[&str]) -> Output {
+async fn sync(server: &StandIn, db: &Db, extra: &[&str]) -> Output {
     let run = sync_command(server, db, extra).output();
     tokio::time::timeout(RUN_LIMIT, run)
         .await
@@ -58,10 +59,14 @@ async fn sync(server: &StandIn, db: &Path, extra: &[&str]) -> Output {
         .expect("sync runs")
 }
 
-async fn sync_ok(server: &StandIn, db: &Path, extra: &[&str]) -> String {
+async fn sync_ok(server: &StandIn, db: &Db, extra: &[&str]) -> String {
     let out = sync(server, db, extra).await;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "sync failed: {stderr}");
+    assert!(
+        out.status.success(),
+        "sync into {} failed: {stderr}",
+        db.label()
+    );
     stderr
 }
 
@@ -90,109 +95,9 @@ async fn server_data(client: &Client) -> BTreeMap<&'static str, BTreeMap<i32, Va
     out
 }
 
-/// One table's rows: Id → (column → value), and the columns' declared types.
-type Rows = (
-    BTreeMap<i32, BTreeMap<String, Sql>>,
-    HashMap<String, String>,
-);
-
-fn table_rows(db: &Path, table: &str) -> Rows {
-    let conn = rusqlite::Connection::open(db).expect("the database opens");
-    let mut types = HashMap::new();
-    let mut info = conn
-        .prepare(&format!("PRAGMA table_info({table})"))
-        .unwrap();
-    let cols: Vec<(String, String)> = info
-        .query_map([], |r| Ok((r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for (name, ty) in &cols {
-        types.insert(name.clone(), ty.clone());
-    }
-    let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-    let mut rows = BTreeMap::new();
-    let mut q = stmt.query([]).unwrap();
-    while let Some(row) = q.next().unwrap() {
-        let mut fields = BTreeMap::new();
-        for (i, (name, _)) in cols.iter().enumerate() {
-            fields.insert(name.clone(), row.get::<_, Sql>(i).unwrap());
-        }
-        let id = match fields.get("Id") {
-            Some(Sql::Integer(id)) => *id as i32,
-            other => panic!("a row without an integer Id: {other:?}"),
-        };
-        rows.insert(id, fields);
-    }
-    (rows, types)
-}
-
-/// Whether a stored value is the JSON value the server sent, read by the
-/// column's declared type (booleans as INTEGER 1/0, arrays and objects as
-/// JSON text, absent or null as NULL).
-fn same(stored: &Sql, sent: Option<&Value>, declared: &str) -> bool {
-    match (stored, sent) {
-        (Sql::Null, None | Some(Value::Null)) => true,
-        (Sql::Integer(i), Some(Value::Bool(b))) => declared == "INTEGER" && *i == i64::from(*b),
-        (Sql::Integer(i), Some(Value::Number(n))) => {
-            declared == "INTEGER" && n.as_i64() == Some(*i)
-        }
-        (Sql::Real(f), Some(Value::Number(n))) => declared == "REAL" && n.as_f64() == Some(*f),
-        (Sql::Text(t), Some(Value::String(s))) => t == s,
-        (Sql::Text(t), Some(v @ (Value::Array(_) | Value::Object(_)))) => {
-            serde_json::from_str::<Value>(t).ok().as_ref() == Some(v)
-        }
-        _ => false,
-    }
-}
-
-/// Every difference between the database and `expected`; empty when each
-/// table holds exactly the server's records, every field equal.
-fn differences(db: &Path, expected: &BTreeMap<&str, BTreeMap<i32, Value>>) -> Vec<String> {
-    let mut out = Vec::new();
-    for (table, records) in expected {
-        let (rows, types) = table_rows(db, table);
-        for id in rows.keys().filter(|id| !records.contains_key(id)) {
-            out.push(format!("{table}: row {id} is not on the server"));
-        }
-        for (id, record) in records {
-            let Some(row) = rows.get(id) else {
-                out.push(format!("{table}: record {id} is missing"));
-                continue;
-            };
-            let fields = record.as_object().expect("a record is an object");
-            for (column, stored) in row.iter().filter(|(c, _)| *c != "extra") {
-                if !same(stored, fields.get(column), &types[column]) {
-                    out.push(format!(
-                        "{table} {id} {column}: stored {stored:?}, server {:?}",
-                        fields.get(column)
-                    ));
-                }
-            }
-            let extra: serde_json::Map<String, Value> = fields
-                .iter()
-                .filter(|(k, _)| !row.contains_key(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let stored_extra = match &row["extra"] {
-                Sql::Null => serde_json::Map::new(),
-                Sql::Text(t) => serde_json::from_str(t).expect("extra is a JSON object"),
-                other => panic!("extra is {other:?}"),
-            };
-            if stored_extra != extra {
-                out.push(format!(
-                    "{table} {id} extra: stored {stored_extra:?}, server {extra:?}"
-                ));
-            }
-        }
-    }
-    out.truncate(20);
-    out
-}
-
-async fn assert_equal_to_server(db: &Path, client: &Client) {
+async fn assert_equal_to_server(db: &Db, client: &Client) {
     let expected = server_data(client).await;
-    let diffs = differences(db, &expected);
+    let diffs = differences(db, &expected).await;
     assert!(
         diffs.is_empty(),
         "the database differs:\n{}",
@@ -327,22 +232,27 @@ async fn syncs_while_a_writer_changes_records_end_equal_to_the_server() {
     )
     .await;
     let client = client(&server);
-    let db = db_path("writer");
+    let cluster = Cluster::start("writer");
+    let dbs = backends(&cluster, "writer").await;
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let writing = tokio::spawn(writer(client.clone(), stop.clone(), done.clone()));
     while done.load(Ordering::Relaxed) < 5 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // Each run starts while the writer is busy; the first is the full load.
+    // Each run starts while the writer is busy; the first is the full
+    // load. The two backends take turns on the same stream of writes.
     let mut runs = Vec::new();
     for _ in 0..5 {
-        let before = done.load(Ordering::Relaxed);
-        runs.push(sync_ok(&server, &db, &[]).await);
-        runs.push(format!(
-            "writes during the run: {}",
-            done.load(Ordering::Relaxed) - before
-        ));
+        for db in &dbs {
+            let before = done.load(Ordering::Relaxed);
+            runs.push(sync_ok(&server, db, &[]).await);
+            runs.push(format!(
+                "writes during the {} run: {}",
+                db.label(),
+                done.load(Ordering::Relaxed) - before
+            ));
+        }
     }
     stop.store(true, Ordering::Relaxed);
     let writes = writing.await.expect("the writer ends");
@@ -353,52 +263,34 @@ async fn syncs_while_a_writer_changes_records_end_equal_to_the_server() {
             && writes.deletes > 0,
         "the writer did too little: {writes:?}"
     );
-    let last = sync_ok(&server, &db, &["--detect-deletes"]).await;
-    assert!(last.contains("coworkertimepasses:"), "{last}");
-    assert_equal_to_server(&db, &client).await;
-    eprintln!("{writes:?}\n{}\n{last}", runs.join("\n"));
-}
-
-/// The checkpoint a run committed for `resource`, if any.
-fn stored_checkpoint(db: &Path, resource: &str) -> Option<String> {
-    // Opening a missing file would create it: wait for the run to.
-    if !db.exists() {
-        return None;
+    for db in &dbs {
+        let last = sync_ok(&server, db, &["--detect-deletes"]).await;
+        assert!(last.contains("coworkertimepasses:"), "{last}");
+        assert_equal_to_server(db, &client).await;
     }
-    let conn = rusqlite::Connection::open(db).ok()?;
-    conn.query_row(
-        "SELECT checkpoint FROM sync_state WHERE resource = ?1",
-        [resource],
-        |r| r.get(0),
-    )
-    .ok()
+    eprintln!("{writes:?}\n{}", runs.join("\n"));
 }
 
 /// With the server's data fixed, a committed checkpoint promises every
 /// record changed before its minute is stored as it is on the server.
-fn assert_checkpoint_covered(db: &Path, expected: &BTreeMap<&str, BTreeMap<i32, Value>>) {
+async fn assert_checkpoint_covered(db: &Db, expected: &BTreeMap<&str, BTreeMap<i32, Value>>) {
     for table in RESOURCES {
-        let Some(text) = stored_checkpoint(db, table) else {
+        let Some(text) = db.checkpoint(table).await else {
             continue;
         };
         let cp: nexudus_timepasses::Checkpoint = serde_json::from_str(&text).unwrap();
         let Some(minute) = cp.updated_since else {
             continue;
         };
-        let (rows, types) = table_rows(db, table);
+        let (rows, types) = db.rows(table).await;
         for (id, record) in &expected[table] {
             let at = record["UpdatedOn"].as_str().unwrap();
             if at[..16] < minute[..] {
                 let row = rows.get(id).unwrap_or_else(|| {
                     panic!("{table} {id} ({at}) is before the checkpoint {minute} but not stored")
                 });
-                let sent = record.as_object().unwrap();
-                for (column, stored) in row.iter().filter(|(c, _)| *c != "extra") {
-                    assert!(
-                        same(stored, sent.get(column), &types[column]),
-                        "{table} {id} {column}"
-                    );
-                }
+                let diffs = row_differences(table, *id, row, record, &types);
+                assert!(diffs.is_empty(), "{}", diffs.join("\n"));
             }
         }
     }
@@ -419,33 +311,58 @@ async fn a_sync_killed_after_each_commit_resumes_to_the_same_database() {
     let client = client(&server);
     let expected = server_data(&client).await;
 
-    // The reference: one uninterrupted run.
-    let reference = db_path("reference");
-    sync_ok(&server, &reference, &[]).await;
-    assert!(differences(&reference, &expected).is_empty());
+    let cluster = Cluster::start("killed");
+    for (reference, db) in backends(&cluster, "reference")
+        .await
+        .into_iter()
+        .zip(backends(&cluster, "killed").await)
+    {
+        // The reference: one uninterrupted run.
+        sync_ok(&server, &reference, &[]).await;
+        assert!(differences(&reference, &expected).await.is_empty());
+        let kills = kill_after_each_commit(&server, &db, &expected).await;
+        sync_ok(&server, &db, &[]).await;
+        let diffs = differences(&db, &expected).await;
+        assert!(
+            diffs.is_empty(),
+            "after {kills} kills:\n{}",
+            diffs.join("\n")
+        );
+        for table in RESOURCES {
+            assert_eq!(
+                db.rows(table).await.0,
+                reference.rows(table).await.0,
+                "{} {table}",
+                db.label()
+            );
+        }
+    }
+}
 
-    // Kill the run as soon as it commits a checkpoint it had not committed
-    // before (right after a transaction, or inside the next one), again
-    // and again until a run completes on its own.
-    let db = db_path("killed");
-    let (mut kills, mut completed) = (0, false);
+/// Kills runs into `db` as soon as each commits a checkpoint it had not
+/// committed before (right after a transaction, or inside the next one),
+/// again and again until a run completes on its own; the kills.
+async fn kill_after_each_commit(
+    server: &StandIn,
+    db: &Db,
+    expected: &BTreeMap<&str, BTreeMap<i32, Value>>,
+) -> u32 {
+    let checkpoints = || async {
+        let mut all = Vec::new();
+        for r in RESOURCES {
+            all.push(db.checkpoint(r).await);
+        }
+        all
+    };
+    let mut kills = 0;
     for _ in 0..200 {
-        let before: Vec<Option<String>> = RESOURCES
-            .iter()
-            .map(|r| stored_checkpoint(&db, r))
-            .collect();
-        let mut child = sync_command(&server, &db, &[])
-            .spawn()
-            .expect("sync starts");
+        let before = checkpoints().await;
+        let mut child = sync_command(server, db, &[]).spawn().expect("sync starts");
         let status = loop {
             if let Some(status) = child.try_wait().expect("the child's status") {
                 break Some(status);
             }
-            let now: Vec<Option<String>> = RESOURCES
-                .iter()
-                .map(|r| stored_checkpoint(&db, r))
-                .collect();
-            if now != before {
+            if checkpoints().await != before {
                 break None;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
@@ -453,33 +370,18 @@ async fn a_sync_killed_after_each_commit_resumes_to_the_same_database() {
         match status {
             Some(status) => {
                 assert!(status.success(), "an unkilled run failed: {status}");
-                completed = true;
-                break;
+                assert!(kills > 0, "no run into {} was killed", db.label());
+                return kills;
             }
             None => {
                 child.start_kill().expect("kill");
                 let _ = child.wait().await;
                 kills += 1;
-                assert_checkpoint_covered(&db, &expected);
+                assert_checkpoint_covered(db, expected).await;
             }
         }
     }
-    assert!(completed, "no run completed");
-    assert!(kills > 0, "no run was killed");
-    sync_ok(&server, &db, &[]).await;
-    let diffs = differences(&db, &expected);
-    assert!(
-        diffs.is_empty(),
-        "after {kills} kills:\n{}",
-        diffs.join("\n")
-    );
-    for table in RESOURCES {
-        assert_eq!(
-            table_rows(&db, table).0,
-            table_rows(&reference, table).0,
-            "{table}"
-        );
-    }
+    panic!("no run into {} completed", db.label());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -496,20 +398,23 @@ async fn a_sync_failing_between_pages_resumes_without_loss() {
             .fail_every(11),
     )
     .await;
-    let db = db_path("failing");
-    let (mut failures, mut completed) = (0, false);
-    for _ in 0..100 {
-        let out = sync(&server, &db, &["--retries", "0"]).await;
-        if out.status.success() {
-            completed = true;
-            break;
+    let cluster = Cluster::start("failing");
+    let dbs = backends(&cluster, "failing").await;
+    for db in &dbs {
+        let (mut failures, mut completed) = (0, false);
+        for _ in 0..100 {
+            let out = sync(&server, db, &["--retries", "0"]).await;
+            if out.status.success() {
+                completed = true;
+                break;
+            }
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("resume"), "{stderr}");
+            failures += 1;
         }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("resume"), "{stderr}");
-        failures += 1;
+        assert!(completed, "no run into {} completed", db.label());
+        assert!(failures > 0, "no run into {} failed", db.label());
     }
-    assert!(completed, "no run completed");
-    assert!(failures > 0, "no run failed");
     // The check reads around the injected failures with retries on.
     let checker = Client::builder()
         .base_url(server.base_url())
@@ -518,11 +423,22 @@ async fn a_sync_failing_between_pages_resumes_without_loss() {
         .retry(nexudus_timepasses::RetryPolicy::default().max_attempts(6))
         .build()
         .unwrap();
-    assert_equal_to_server(&db, &checker).await;
+    for db in &dbs {
+        assert_equal_to_server(db, &checker).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
+    let cluster = Cluster::start("incremental");
+    for db in backends(&cluster, "incremental").await {
+        changes_then_full(&db).await;
+    }
+}
+
+/// One resource synced, then again unchanged, after an update and two
+/// deletes, then with `--full`, against a server of its own.
+async fn changes_then_full(db: &Db) {
     let server = start(
         StandIn::builder()
             .seed(9)
@@ -532,8 +448,7 @@ async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
     )
     .await;
     let client = client(&server);
-    let db = db_path("incremental");
-    let first = sync_ok(&server, &db, &["coworker-time-passes"]).await;
+    let first = sync_ok(&server, db, &["coworker-time-passes"]).await;
     assert!(
         first.contains("coworkertimepasses: 40 inserted, 0 updated"),
         "{first}"
@@ -544,7 +459,7 @@ async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
     );
 
     // Nothing changed: every row stays as it was.
-    let quiet = sync_ok(&server, &db, &["coworkertimepasses"]).await;
+    let quiet = sync_ok(&server, db, &["coworkertimepasses"]).await;
     assert!(
         quiet.contains("0 inserted, 0 updated, 0 deleted, 40 unchanged"),
         "{quiet}"
@@ -563,7 +478,7 @@ async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
         }
     }
     assert_eq!(deleted, 2, "two seeded passes without check-ins");
-    let changed = sync_ok(&server, &db, &["coworkertimepasses"]).await;
+    let changed = sync_ok(&server, db, &["coworkertimepasses"]).await;
     assert!(
         changed.contains("0 inserted, 1 updated, 0 deleted"),
         "{changed}"
@@ -573,9 +488,9 @@ async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
         "an incremental run: {changed}"
     );
     // The deleted records are still rows until deletes are looked for.
-    assert_eq!(table_rows(&db, "coworkertimepasses").0.len(), 40);
+    assert_eq!(db.rows("coworkertimepasses").await.0.len(), 40);
 
-    let full = sync_ok(&server, &db, &["coworkertimepasses", "--full"]).await;
+    let full = sync_ok(&server, db, &["coworkertimepasses", "--full"]).await;
     assert!(
         full.contains("0 inserted, 0 updated, 2 deleted, 38 unchanged"),
         "{full}"
@@ -585,23 +500,8 @@ async fn later_runs_read_only_changes_and_full_drops_deleted_rows() {
         .into_iter()
         .filter(|(t, _)| *t == "coworkertimepasses")
         .collect();
-    let diffs = differences(&db, &only);
+    let diffs = differences(db, &only).await;
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
-}
-
-#[tokio::test]
-async fn postgres_is_refused_with_a_clear_message() {
-    let out = Command::new(BIN)
-        .args(["sync", "--into", "postgres://localhost/passes", "--demo"])
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "a usage error: {stderr}");
-    assert!(
-        stderr.contains("not supported") && stderr.contains("sqlite:PATH"),
-        "{stderr}"
-    );
 }
 
 /// A first sync of 10,000 records, then one after 1% of them changed: the
@@ -610,20 +510,26 @@ async fn postgres_is_refused_with_a_clear_message() {
 /// counts are printed (`--nocapture`; on a release build for real figures).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_sync_after_one_percent_changed_reads_only_the_changes() {
+    let cluster = Cluster::start("one-percent");
+    for db in backends(&cluster, "one_percent").await {
+        one_percent_changed(&db).await;
+    }
+}
+
+async fn one_percent_changed(db: &Db) {
     let pacing: &[&str] = &["--reads-per-minute", "0"];
     let server = start(StandIn::builder().records(Resource::CoworkerTimePasses, 10_000)).await;
     let client = client(&server);
-    let db = db_path("incremental");
     let run = || {
         let mut cmd = Command::new(BIN);
         cmd.arg("sync")
-            .arg("--into")
-            .arg(format!("sqlite:{}", db.display()))
+            .args(db.args())
             .args(["--base-url", server.base_url(), "coworkertimepasses"])
             .args(pacing)
             .env_remove("NEXUDUS_TOKEN")
             .env("NEXUDUS_EMAIL", server.email())
-            .env("NEXUDUS_PASSWORD", server.password());
+            .env("NEXUDUS_PASSWORD", server.password())
+            .env("PGPASSWORD", PASSWORD);
         cmd
     };
     let measure = |label: &str, before: u64, started: std::time::Instant, out: &Output| {
@@ -634,7 +540,8 @@ async fn an_incremental_sync_after_one_percent_changed_reads_only_the_changes() 
         );
         let requests = server.stats().requests() - before;
         eprintln!(
-            "{label}: {:.2} s, {requests} requests at the stand-in",
+            "{}: {label}: {:.2} s, {requests} requests at the stand-in",
+            db.label(),
             started.elapsed().as_secs_f64()
         );
         requests
@@ -668,7 +575,7 @@ async fn a_wrong_password_exits_4_naming_the_sign_in() {
         .start()
         .await
         .unwrap();
-    let db = db_path("wrong-password");
+    let db = Db::sqlite("wrong-password");
     let mut cmd = sync_command(&server, &db, &[]);
     cmd.env("NEXUDUS_PASSWORD", "not-the-password");
     let out = tokio::time::timeout(RUN_LIMIT, cmd.output())
@@ -692,7 +599,7 @@ async fn the_api_options_reach_the_client_and_quiet_is_quiet() {
             .records(Resource::ProductTimePasses, 3),
     )
     .await;
-    let db = db_path("options");
+    let db = Db::sqlite("options");
     let stderr = sync_ok(&server, &db, &["--concurrency", "7", "-v"]).await;
     assert!(
         stderr.contains("concurrency 7, page size 7 (7 when streaming)"),
@@ -701,8 +608,8 @@ async fn the_api_options_reach_the_client_and_quiet_is_quiet() {
 
     let mut before = Command::new(BIN);
     before
-        .args(["--concurrency", "9", "-v", "sync", "--into"])
-        .arg(format!("sqlite:{}", db.display()))
+        .args(["--concurrency", "9", "-v", "sync"])
+        .args(db.args())
         .args(["--base-url", server.base_url(), "--reads-per-minute", "0"])
         .env_remove("NEXUDUS_TOKEN")
         .env("NEXUDUS_EMAIL", server.email())
@@ -730,7 +637,7 @@ async fn an_interrupted_sync_exits_130_and_says_it_resumes() {
             .latency(Duration::from_millis(300)),
     )
     .await;
-    let db = db_path("interrupted");
+    let db = Db::sqlite("interrupted");
     let child = sync_command(&server, &db, &[])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -751,4 +658,142 @@ async fn an_interrupted_sync_exits_130_and_says_it_resumes() {
         stderr.contains("interrupted") && stderr.contains("resume"),
         "{stderr}"
     );
+}
+
+/// Bad PostgreSQL input, each with its own clear error before any
+/// record is read: a wrong password (exit 4), a database that does not
+/// exist, a server that does not answer (exit 1), a password in the URL
+/// (exit 2, never echoed); and a table whose column conflicts with the
+/// spec (exit 1), with what was committed before kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_input_errors_are_clear_and_lose_nothing() {
+    let server = start(StandIn::builder().records(Resource::TimePasses, 3)).await;
+    let cluster = Cluster::start("errors");
+    let db = Db::postgres(&cluster, "errors").await;
+    let run = |into: String, password: &'static str| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["sync", "--into", &into, "--base-url", server.base_url()])
+            .env_remove("NEXUDUS_TOKEN")
+            .env("NEXUDUS_EMAIL", server.email())
+            .env("NEXUDUS_PASSWORD", server.password())
+            .env("PGPASSWORD", password);
+        async move {
+            let out = tokio::time::timeout(RUN_LIMIT, cmd.output())
+                .await
+                .expect("sync finishes in time")
+                .expect("sync runs");
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            (out.status.code(), stderr)
+        }
+    };
+    let url = cluster.url("postgres");
+    let (code, stderr) = run(url.clone(), "not-the-password").await;
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("password authentication failed"),
+        "{stderr}"
+    );
+    let (code, stderr) = run(cluster.url("missing"), PASSWORD).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    let (code, stderr) = run("postgres://postgres@127.0.0.1:1/postgres".into(), PASSWORD).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    let with_password = url.replace("postgres@", "postgres:hunter22@");
+    let (code, stderr) = run(with_password, PASSWORD).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("hunter22"), "{stderr}");
+
+    sync_ok(&server, &db, &["timepasses"]).await;
+    let Db::Postgres { reader, .. } = &db else {
+        unreachable!()
+    };
+    reader
+        .batch_execute(
+            "ALTER TABLE errors.timepasses DROP COLUMN \"Name\";
+             ALTER TABLE errors.timepasses ADD COLUMN \"Name\" integer;",
+        )
+        .await
+        .unwrap();
+    let out = sync(&server, &db, &["timepasses", "--full"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("\"Name\" is integer"), "{stderr}");
+    assert_eq!(db.rows("timepasses").await.0.len(), 3, "rows were lost");
+    assert!(db.checkpoint("timepasses").await.is_some());
+}
+
+/// A field the spec no longer names keeps its column, and the summary
+/// says so; a column the spec gained is added to an existing table with
+/// the values an older run kept in `extra` (both backends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn columns_the_spec_drops_are_kept_and_said() {
+    let server = start(StandIn::builder().records(Resource::TimePasses, 4)).await;
+    let cluster = Cluster::start("columns");
+    for db in backends(&cluster, "columns").await {
+        sync_ok(&server, &db, &["timepasses"]).await;
+        let add = "ALTER TABLE {t} ADD COLUMN \"Legacy\" text";
+        match &db {
+            Db::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute_batch(&add.replace("{t}", "timepasses"))
+                    .unwrap();
+            }
+            Db::Postgres { reader, .. } => {
+                reader
+                    .batch_execute(&add.replace("{t}", "columns.timepasses"))
+                    .await
+                    .unwrap();
+            }
+        }
+        let again = sync_ok(&server, &db, &["timepasses"]).await;
+        assert!(
+            again.contains("columns the spec no longer names are kept: Legacy"),
+            "{}: {again}",
+            db.label()
+        );
+        assert_equal_to_server_for(&db, &client(&server), "timepasses").await;
+    }
+}
+
+async fn assert_equal_to_server_for(db: &Db, client: &Client, table: &str) {
+    let only: BTreeMap<&str, BTreeMap<i32, Value>> = server_data(client)
+        .await
+        .into_iter()
+        .filter(|(t, _)| *t == table)
+        .collect();
+    let diffs: Vec<String> = differences(db, &only)
+        .await
+        .into_iter()
+        .filter(|d| !d.contains(" Legacy:"))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// Two syncs into one PostgreSQL schema at once: the second waits for the
+/// first (and says so), and the data ends as one sync leaves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_into_one_postgres_schema_end_as_one() {
+    let server = start(
+        StandIn::builder()
+            .seed(21)
+            .records(Resource::CoworkerTimePasses, 300)
+            .latency(Duration::from_millis(5)),
+    )
+    .await;
+    let cluster = Cluster::start("two");
+    let db = Db::postgres(&cluster, "two").await;
+    let (a, b) = tokio::join!(sync(&server, &db, &[]), sync(&server, &db, &[]));
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let said = [&a, &b]
+        .iter()
+        .any(|o| String::from_utf8_lossy(&o.stderr).contains("waited for another sync"));
+    assert!(said, "neither run said it waited");
+    assert_equal_to_server(&db, &client(&server)).await;
 }

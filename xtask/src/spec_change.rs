@@ -4,9 +4,10 @@
 //! and a `TimePass_Description` filter to `list_time_passes`, builds the
 //! copy's `nexudus`, and drives it against the copy's stand-in: create a
 //! pass with a Description, read it back, filter on it (`--where`, and
-//! `--columns` in CSV), and sync it into a SQLite database that the
-//! workspace's own `nexudus` (the spec before the change) created, where it
-//! must land in a new `Description` column.
+//! `--columns` in CSV), and sync it into a SQLite database and a PostgreSQL
+//! schema (a throwaway cluster) that the workspace's own `nexudus` (the
+//! spec before the change) created, where it must land in a new
+//! `Description` column.
 //!
 //! Stages, each named in a failure: copy, edit, build, serve, sync (the
 //! database before the change), create, filter, sync.
@@ -27,6 +28,40 @@ use std::time::{Duration, Instant};
 use crate::workspace::{self, Workspace};
 use crate::{Result, process, stand_in};
 use serde_json::Value as Json;
+
+/// The sync tests' throwaway PostgreSQL cluster (std only), shared rather
+/// than written twice.
+#[path = "../../cli/tests/common/postgres.rs"]
+#[allow(dead_code)]
+mod cluster;
+
+/// A database the step syncs into.
+enum Database {
+    Sqlite(PathBuf),
+    /// The URL and schema in a running cluster.
+    Postgres(cluster::Cluster, String),
+}
+
+impl Database {
+    fn label(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "SQLite",
+            Database::Postgres(..) => "PostgreSQL",
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Database::Sqlite(path) => vec!["--into".into(), format!("sqlite:{}", path.display())],
+            Database::Postgres(cluster, schema) => vec![
+                "--into".into(),
+                cluster.url("postgres"),
+                "--schema".into(),
+                schema.clone(),
+            ],
+        }
+    }
+}
 
 /// The property added to each of [`SCHEMAS`].
 const FIELD: &str = "Description";
@@ -84,19 +119,28 @@ pub fn run(ws: &Workspace) -> Result {
     let (before, after) = stage("build", || build(ws, &copy))?;
     let build_time = build_start.elapsed();
     let server = stage("serve", || stand_in::Server::start(ws, &after, &[]))?;
-    let db = dir.join("timepasses.sqlite");
+    let sqlite = dir.join("timepasses.sqlite");
+    let _ = fs::remove_file(&sqlite);
+    let databases = [
+        Database::Sqlite(sqlite),
+        Database::Postgres(cluster::Cluster::start("spec-change"), "spec_change".into()),
+    ];
     let old = Nexudus::new("the workspace's", before, &server.url);
     let new = Nexudus::new("the copy's", after, &server.url);
 
-    stage("sync", || sync_before(ws, &old, &db))?;
+    for db in &databases {
+        stage("sync", || sync_before(ws, &old, db))?;
+    }
     let id = stage("create", || create(ws, &new))?;
     stage("filter", || filter(ws, &new, id))?;
-    stage("sync", || sync_after(ws, &new, &db, id))?;
+    for db in &databases {
+        stage("sync", || sync_after(ws, &new, db, id))?;
+    }
     drop(server);
     println!(
         "\nspec-change: `{FIELD}` added to {} and filter {FILTER} to {OPERATION} in a copy of the \
          workspace; with no hand edit its nexudus created, read, filtered (--where, --columns) \
-         and synced it into a new column of an older database; build {:.0}s, all {:.0}s",
+         and synced it into a new column of older SQLite and PostgreSQL tables; build {:.0}s, all {:.0}s",
         SCHEMAS.join(", "),
         build_time.as_secs_f64(),
         start.elapsed().as_secs_f64()
@@ -503,6 +547,7 @@ impl Nexudus {
             .env("NEXUDUS_BASE_URL", &self.url)
             .env("NEXUDUS_EMAIL", stand_in::EMAIL)
             .env("NEXUDUS_PASSWORD", stand_in::PASSWORD)
+            .env("PGPASSWORD", cluster::PASSWORD)
             .env_remove("NEXUDUS_TOKEN")
             .env_remove("NEXUDUS_TOTP");
         let (line, output) = process::capture_within(&mut cmd, &ws.root, COMMAND_TIMEOUT)?;
@@ -517,19 +562,18 @@ impl Nexudus {
         }
     }
 
-    fn sync(&self, ws: &Workspace, db: &Path) -> Result {
-        let into = format!("sqlite:{}", db.display());
-        self.run(
-            ws,
-            &["sync", "--into", &into, "--reads-per-minute", "0", RESOURCE],
-        )
-        .map(drop)
+    fn sync(&self, ws: &Workspace, db: &Database) -> Result {
+        let mut args = vec!["sync".to_owned()];
+        args.extend(db.args());
+        args.extend(["--reads-per-minute".into(), "0".into(), RESOURCE.into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run(ws, &args).map(drop)
     }
 }
 
 /// The database as the spec before the change makes it: the workspace's
 /// own `nexudus` syncs the stand-in's passes, before the new one exists.
-fn sync_before(ws: &Workspace, old: &Nexudus, db: &Path) -> Result {
+fn sync_before(ws: &Workspace, old: &Nexudus, db: &Database) -> Result {
     old.sync(ws, db)?;
     let table = read_table(ws, db, 0)?;
     let columns = columns(&table)?;
@@ -537,10 +581,14 @@ fn sync_before(ws: &Workspace, old: &Nexudus, db: &Path) -> Result {
         return Err(format!("the sync made no table `{RESOURCE}`"));
     }
     if columns.contains(&FIELD) {
-        println!("note: the database from before already has a `{FIELD}` column");
+        println!(
+            "note: the {} database from before already has a `{FIELD}` column",
+            db.label()
+        );
     } else {
         println!(
-            "the database from before has {} columns in `{RESOURCE}`, no `{FIELD}`",
+            "the {} database from before has {} columns in `{RESOURCE}`, no `{FIELD}`",
+            db.label(),
             columns.len()
         );
     }
@@ -619,7 +667,7 @@ fn filter(ws: &Workspace, new: &Nexudus, id: i64) -> Result {
 
 /// The copy's CLI syncs into the older database: the new column must be
 /// there, holding the value.
-fn sync_after(ws: &Workspace, new: &Nexudus, db: &Path, id: i64) -> Result {
+fn sync_after(ws: &Workspace, new: &Nexudus, db: &Database, id: i64) -> Result {
     new.sync(ws, db)?;
     let table = read_table(ws, db, id)?;
     let columns = columns(&table)?;
@@ -643,7 +691,10 @@ fn sync_after(ws: &Workspace, new: &Nexudus, db: &Path, id: i64) -> Result {
             ));
         }
     }
-    println!("the sync added column `{FIELD}` to `{RESOURCE}`; row {id} holds {VALUE:?}");
+    println!(
+        "the sync added column `{FIELD}` to `{RESOURCE}` in {}; row {id} holds {VALUE:?}",
+        db.label()
+    );
     Ok(())
 }
 
@@ -681,10 +732,45 @@ fn expect_value(record: &Json, command: &str) -> Result {
     }
 }
 
-/// Reads table [`RESOURCE`] of the database with Python's sqlite3 (the
-/// standard library of the Python the other steps need): its columns, and
-/// row `id`'s [`FIELD`] when the column exists.
-fn read_table(ws: &Workspace, db: &Path, id: i64) -> Result<Json> {
+/// Reads table [`RESOURCE`] of the database: its columns, and row `id`'s
+/// [`FIELD`] when the column exists.
+fn read_table(ws: &Workspace, db: &Database, id: i64) -> Result<Json> {
+    match db {
+        Database::Sqlite(path) => read_sqlite(ws, path, id),
+        Database::Postgres(cluster, schema) => read_postgres(ws, cluster, schema, id),
+    }
+}
+
+/// With `psql`, as one JSON object.
+fn read_postgres(
+    ws: &Workspace,
+    cluster: &cluster::Cluster,
+    schema: &str,
+    id: i64,
+) -> Result<Json> {
+    let sql = format!(
+        "SELECT json_build_object(
+           'columns', (SELECT json_agg(column_name ORDER BY column_name)
+                         FROM information_schema.columns
+                        WHERE table_schema = '{schema}' AND table_name = '{RESOURCE}'),
+           'row', EXISTS (SELECT 1 FROM \"{schema}\".{RESOURCE} WHERE \"Id\" = {id}),
+           'value', (SELECT to_jsonb(t) -> '{FIELD}' FROM \"{schema}\".{RESOURCE} t
+                      WHERE \"Id\" = {id}))"
+    );
+    let mut cmd = Command::new("psql");
+    cmd.args(["-h", "127.0.0.1", "-p", &cluster.port().to_string()])
+        .args([
+            "-U", "postgres", "-d", "postgres", "-X", "-A", "-t", "-c", &sql,
+        ])
+        .env("PGPASSWORD", cluster::PASSWORD)
+        .current_dir(&ws.root);
+    let out = process::read(&mut cmd, &ws.root)?;
+    serde_json::from_str(out.trim()).map_err(|e| format!("psql's output: {e}: {out:?}"))
+}
+
+/// With Python's sqlite3 (the standard library of the Python the other
+/// steps need).
+fn read_sqlite(ws: &Workspace, db: &Path, id: i64) -> Result<Json> {
     const SCRIPT: &str = r#"
 import json, sqlite3, sys
 db, table, column, rid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])

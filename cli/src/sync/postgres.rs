@@ -73,9 +73,9 @@ impl Store {
     /// schema when missing and takes its advisory lock, waiting for a sync
     /// that holds it.
     pub async fn open(url: &str, schema: &str) -> Result<Store, Failure> {
-        let mut config: Config = url
-            .parse()
-            .map_err(|_| Failure::usage("--into: not a PostgreSQL URL (postgres://USER@HOST:PORT/DB)"))?;
+        let mut config: Config = url.parse().map_err(|_| {
+            Failure::usage("--into: not a PostgreSQL URL (postgres://USER@HOST:PORT/DB)")
+        })?;
         if config.get_password().is_some() {
             return Err(Failure::usage(
                 "--into: a password in the URL would show in `ps` and shell history",
@@ -380,7 +380,10 @@ fn upsert_sql(table: &str, columns: &[Column]) -> String {
         .map(quoted)
         .collect();
     let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let sets: Vec<String> = names.iter().map(|n| format!("{n} = EXCLUDED.{n}")).collect();
+    let sets: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} = EXCLUDED.{n}"))
+        .collect();
     let old: Vec<String> = names.iter().map(|n| format!("t.{n}")).collect();
     let new: Vec<String> = names.iter().map(|n| format!("EXCLUDED.{n}")).collect();
     format!(
@@ -455,7 +458,9 @@ fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
         .and_then(|id| i32::try_from(id).ok())
         .ok_or("a record without an integer Id")?;
     let mut values = values;
-    values.push(Param::Json((!extra.is_empty()).then(|| Value::Object(extra))));
+    values.push(Param::Json(
+        (!extra.is_empty()).then(|| Value::Object(extra)),
+    ));
     Ok(Row {
         id,
         values,
@@ -508,14 +513,16 @@ fn lock_key(schema: &str) -> i64 {
 fn connect_failure(e: tokio_postgres::Error) -> Failure {
     let message = format!("cannot connect to PostgreSQL: {}", described(&e));
     match e.code() {
-        Some(c) if *c == SqlState::INVALID_PASSWORD
-            || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
         {
             Failure::new(code::AUTH, message)
                 .hint("check the user in --into, and PGPASSWORD or ~/.pgpass")
         }
-        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => Failure::new(code::OTHER, message)
-            .hint("create the database first (createdb NAME)"),
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => {
+            Failure::new(code::OTHER, message).hint("create the database first (createdb NAME)")
+        }
         _ => Failure::new(code::OTHER, message)
             .hint("check the host and port in --into, and that the server runs"),
     }
@@ -549,7 +556,12 @@ fn password_for(config: &Config) -> Option<Vec<u8>> {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         _ => "localhost".to_owned(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user().unwrap_or_default();
     let db = config.get_dbname().unwrap_or(user);
     pgpass_lookup(&text, [&host, &port, db, user]).map(String::into_bytes)

@@ -176,16 +176,25 @@ mod tests {
     fn into_takes_sqlite_and_postgres() {
         let sqlite = |p: &str| Ok(Target::Sqlite(PathBuf::from(p)));
         assert_eq!(Target::parse("sqlite:a.db", None), sqlite("a.db"));
-        assert_eq!(Target::parse("sqlite:///tmp/a.db", None), sqlite("/tmp/a.db"));
+        assert_eq!(
+            Target::parse("sqlite:///tmp/a.db", None),
+            sqlite("/tmp/a.db")
+        );
         assert!(Target::parse("sqlite:", None).is_err());
         assert!(Target::parse("sqlite:a.db", Some("s")).is_err());
         assert_eq!(
             Target::parse("postgres://u@h/db", None),
-            Ok(Target::Postgres("postgres://u@h/db".into(), "nexudus".into()))
+            Ok(Target::Postgres(
+                "postgres://u@h/db".into(),
+                "nexudus".into()
+            ))
         );
         assert_eq!(
             Target::parse("postgresql://u@h/db", Some("passes")),
-            Ok(Target::Postgres("postgresql://u@h/db".into(), "passes".into()))
+            Ok(Target::Postgres(
+                "postgresql://u@h/db".into(),
+                "passes".into()
+            ))
         );
         assert!(Target::parse("a.db", None).is_err());
     }

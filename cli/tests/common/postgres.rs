@@ -21,7 +21,8 @@ pub struct Cluster {
 /// The directory of `initdb`: on PATH, else Debian's versioned one.
 fn bin_dir() -> PathBuf {
     if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).find(|p| p.join("initdb").is_file() && p.join("pg_ctl").is_file())
+        std::env::split_paths(&paths)
+            .find(|p| p.join("initdb").is_file() && p.join("pg_ctl").is_file())
     }) {
         return found;
     }
@@ -82,7 +83,12 @@ impl Cluster {
             as_owner(&bin.join("initdb"))
                 .arg("-D")
                 .arg(dir.join("data"))
-                .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                ])
                 .arg(format!("--pwfile={}", pwfile.display()))
                 .args(["--no-sync", "--encoding=UTF8", "--locale=C"])
                 .output(),
@@ -115,15 +121,9 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    /// Creates database `db`.
-    pub fn create_db(&self, db: &str) {
-        ok(
-            as_owner(&self.bin.join("createdb"))
-                .args(["-h", &self.dir.display().to_string()])
-                .args(["-p", &self.port.to_string(), "-U", "postgres", db])
-                .output(),
-            "createdb",
-        );
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 
