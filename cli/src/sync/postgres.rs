@@ -441,7 +441,7 @@ fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut kept_as_text = 0;
-    let values: Vec<Param> = columns
+    let mut values: Vec<Param> = columns
         .iter()
         .map(|c| {
             let value = fields.get(&c.name).unwrap_or(&Value::Null);
@@ -457,10 +457,8 @@ fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
         .and_then(Value::as_i64)
         .and_then(|id| i32::try_from(id).ok())
         .ok_or("a record without an integer Id")?;
-    let mut values = values;
-    values.push(Param::Json(
-        (!extra.is_empty()).then(|| Value::Object(extra)),
-    ));
+    let extra = (!extra.is_empty()).then_some(Value::Object(extra));
+    values.push(Param::Json(extra));
     Ok(Row {
         id,
         values,
