@@ -172,7 +172,10 @@ impl From<Error> for Failure {
                      has two-factor sign-in); with a profile, run `nexudus login` again",
                 )
             }
-            Error::TokenStore(_) => crate::keeper::stored(&e),
+            Error::TokenStore(_) => Failure::new(code::AUTH, message).hint(
+                "run `nexudus login` again (with --profile NAME for another profile); \
+                 a damaged file is left as it was",
+            ),
             Error::Unauthorized { .. } => Failure::new(code::AUTH, message).hint(
                 "check NEXUDUS_TOKEN, or NEXUDUS_EMAIL with NEXUDUS_PASSWORD (and NEXUDUS_TOTP \
                  when the account has two-factor sign-in)",

@@ -74,34 +74,26 @@ impl Store {
     /// The stored token; a damaged or unreadable store is an exit 4 that
     /// names it, and it is left as it was.
     pub fn load(&self) -> Result<Option<StoredToken>, Failure> {
-        self.token_store().load().map_err(|e| stored(&e))
+        self.token_store().load().map_err(Failure::from)
     }
 
     /// Replaces the stored token, under the lock.
     pub fn save(&self, token: &StoredToken) -> Result<(), Failure> {
         let store = self.token_store();
-        let _guard = store.lock().map_err(|e| stored(&e))?;
-        store.save(token).map_err(|e| stored(&e))
+        let _guard = store.lock().map_err(Failure::from)?;
+        store.save(token).map_err(Failure::from)
     }
 
     /// Forgets the token, under the lock; whether there was one.
     pub fn forget(&self) -> Result<bool, Failure> {
         let store = self.token_store();
-        let _guard = store.lock().map_err(|e| stored(&e))?;
+        let _guard = store.lock().map_err(Failure::from)?;
         match self {
             Store::File(f) => f.remove(),
             Store::Keyring(k) => k.remove(),
         }
-        .map_err(|e| stored(&e))
+        .map_err(Failure::from)
     }
-}
-
-/// A failure of the token store: exit 4, with what to do.
-pub fn stored(e: &Error) -> Failure {
-    Failure::new(code::AUTH, e.to_string()).hint(
-        "run `nexudus login` again (with --profile NAME for another profile); \
-         a damaged file is left as it was",
-    )
 }
 
 /// Whether the OS keyring can be used now (a store can be opened and read).

@@ -14,6 +14,7 @@
 //! scans every Id (`gone`) and deletes the rows of records that no longer
 //! exist; `--full` reloads everything and deletes the rows it did not see.
 
+mod outcome;
 mod postgres;
 mod schema;
 mod sqlite;
@@ -33,7 +34,8 @@ use crate::args::{chosen, parse_resource, ApiArgs};
 use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
-use store::{Outcome, Store, Target};
+use outcome::Outcome;
+use store::{Store, Target};
 
 /// What to do after a failure that running again can mend.
 const RESUME: &str = "committed batches are kept; run the same command to resume";

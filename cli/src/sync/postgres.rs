@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{error::SqlState, Client, Config, NoTls, Statement};
 
-use super::schema::{Column, Kind};
-use super::store::{Applied, Outcome, EXTRA};
+use super::outcome::{Applied, Outcome};
+use super::schema::{quoted, quoted_names, Column, Kind, EXTRA};
 use crate::failure::{code, Failure};
 
 /// An open PostgreSQL database, holding the schema's advisory lock.
@@ -34,11 +34,6 @@ pub struct Table {
     name: String,
     columns: Vec<Column>,
     upsert: Statement,
-}
-
-/// `name` quoted as a PostgreSQL identifier.
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A column's declared type.
@@ -373,12 +368,7 @@ async fn add_column(
 /// alone and returns nothing, so a record delivered again counts as
 /// unchanged. `xmax = 0` tells an insert from an update.
 fn upsert_sql(table: &str, columns: &[Column]) -> String {
-    let names: Vec<String> = columns
-        .iter()
-        .map(|c| c.name.as_str())
-        .chain([EXTRA])
-        .map(quoted)
-        .collect();
+    let names = quoted_names(columns);
     let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
     let sets: Vec<String> = names
         .iter()

@@ -1,9 +1,28 @@
 //! The columns of each resource's table, from the registry's field
 //! table of the spec's full record (`nexudus_timepasses::spec`): one typed
 //! column per field, so a field added to the spec becomes a column with no
-//! edit here.
+//! edit here; `extra` for the rest, and the quoting of column names.
 
 use nexudus_timepasses::spec::{self, ResourceSpec};
+
+/// The column of undocumented fields (a JSON object; NULL when none).
+pub const EXTRA: &str = "extra";
+
+/// `name` quoted as an SQL identifier (the same in SQLite and PostgreSQL).
+pub fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The quoted names of a table's columns, `extra` last: the order of a
+/// row's values.
+pub fn quoted_names(columns: &[Column]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain([EXTRA])
+        .map(quoted)
+        .collect()
+}
 
 /// How a field's JSON values are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +84,7 @@ fn check_names(columns: &[Column]) -> Result<(), String> {
     }
     for c in columns {
         let folded = c.name.to_ascii_lowercase();
-        if folded == super::store::EXTRA || !seen.insert(folded) {
+        if folded == EXTRA || !seen.insert(folded) {
             return Err(format!(
                 "field {:?} would share a column with another field",
                 c.name

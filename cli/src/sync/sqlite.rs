@@ -12,8 +12,8 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::schema::{Column, Kind};
-use super::store::{Applied, Outcome, EXTRA};
+use super::outcome::{Applied, Outcome};
+use super::schema::{quoted, quoted_names, Column, Kind, EXTRA};
 
 /// An open database.
 pub struct Store {
@@ -28,11 +28,6 @@ pub struct Table {
     id_index: usize,
     insert: String,
     update: String,
-}
-
-/// `name` quoted as an SQLite identifier.
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `name` as a JSON path of one member.
@@ -129,12 +124,7 @@ impl Store {
             .filter(|e| e != EXTRA && !columns.iter().any(|c| c.name.eq_ignore_ascii_case(e)))
             .collect();
 
-        let names: Vec<String> = columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .chain([EXTRA])
-            .map(quoted)
-            .collect();
+        let names = quoted_names(&columns);
         let params: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
         let insert = format!(
             "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO NOTHING",

@@ -11,31 +11,10 @@ use std::path::PathBuf;
 use nexudus_timepasses::Checkpoint;
 use serde_json::Value;
 
+use super::outcome::Applied;
 use super::schema::Column;
 use super::{postgres, sqlite};
 use crate::failure::Failure;
-
-/// The column of undocumented fields (a JSON object; NULL when none).
-pub const EXTRA: &str = "extra";
-
-/// What an upsert did to a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Inserted,
-    Updated,
-    Unchanged,
-}
-
-/// What one batch's transaction did.
-#[derive(Debug, Default)]
-pub struct Applied {
-    /// Each record's outcome.
-    pub outcomes: Vec<(i32, Outcome)>,
-    /// Rows deleted.
-    pub removed: u64,
-    /// Values that did not fit their column's type, kept in `extra`.
-    pub kept_as_text: u64,
-}
 
 /// Where `--into` points.
 #[derive(Debug, Clone, PartialEq, Eq)]
