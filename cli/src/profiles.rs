@@ -211,13 +211,23 @@ impl Profiles {
         private_dir(&self.dir).map_err(failed)?;
         let temporary = self.dir.join(format!(".{FILE}.{}.tmp", std::process::id()));
         let header = if self.new { HEADER } else { "" };
-        std::fs::write(&temporary, format!("{header}{}", self.doc))
+        write_private(&temporary, format!("{header}{}", self.doc).as_bytes())
             .and_then(|()| std::fs::rename(&temporary, &path))
             .map_err(|e| {
                 let _ = std::fs::remove_file(&temporary);
                 failed(e)
             })
     }
+}
+
+/// Writes a new file only its owner can read (mode 0600): the emails in
+/// it are personal data.
+fn write_private(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, text)
 }
 
 /// Creates `dir` (mode 0700) when missing; makes an existing one 0700 too,

@@ -188,6 +188,7 @@ async fn after_login_every_command_works_past_expiry_until_logout() {
         assert_eq!(mode(&home.token_file("default")), 0o600);
         assert_eq!(mode(&home.dir.join("tokens")), 0o700);
         assert_eq!(mode(&home.dir), 0o700);
+        assert_eq!(mode(&home.dir.join("config.toml")), 0o600);
     }
     let config = std::fs::read_to_string(home.dir.join("config.toml")).unwrap();
     assert!(!config.contains(server.password()), "{config}");
