@@ -253,7 +253,7 @@ pub enum Format {
 pub enum Command {
     /// Run a stand-in Nexudus server on 127.0.0.1 until SIGINT or SIGTERM.
     Serve(crate::serve::Args),
-    /// Keep a SQLite database up to date with the API, incrementally.
+    /// Keep a SQLite or PostgreSQL database up to date with the API, incrementally.
     Sync(crate::sync::Args),
     /// Compare what the API sends with the spec; exit code 7 on drift.
     Drift(crate::drift::Args),
