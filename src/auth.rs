@@ -171,10 +171,7 @@ struct Token {
 impl Token {
     /// The header of `stored`, whose secrets join those `secrets` masks.
     fn new(stored: StoredToken, secrets: &Secrets) -> Result<Token, Error> {
-        secrets.add(stored.access_token().expose_secret());
-        if let Some(refresh) = stored.refresh_token() {
-            secrets.add(refresh.expose_secret());
-        }
+        remember(secrets, &stored);
         let bearer = format!("Bearer {}", stored.access_token().expose_secret());
         let header = secret_header(&bearer).map_err(|_| Error::Decode {
             operation: TOKEN_OPERATION,
@@ -347,11 +344,13 @@ impl Auth {
         // A look without the lock first: a fresh token needs no waiting.
         let store_now = Arc::clone(store);
         let stored = blocking(move || store_now.load()).await?;
+        self.know(stored.as_ref());
         if let Some(token) = self.usable(stored, stale.as_ref())? {
             return Ok(token);
         }
         let locked = Arc::clone(store);
         let (guard, stored) = blocking(move || Ok((locked.lock()?, locked.load()?))).await?;
+        self.know(stored.as_ref());
         if let Some(token) = self.usable(stored.clone(), stale.as_ref())? {
             return Ok(token);
         }
@@ -367,16 +366,40 @@ impl Auth {
             }));
         };
         let body = refresh_body(&client_id, &refresh)?;
-        let token = request(raw, &client_id, body, &self.secrets).await?;
+        // The refresh and its save run in a task of their own: a caller
+        // that gives up (Ctrl-C, a failed sibling request) must not drop a
+        // rotated refresh token between the server's answer and the save.
+        let (raw, secrets) = (raw.clone(), Arc::clone(&self.secrets));
         let saving = Arc::clone(store);
-        let rotated = token.stored.clone();
-        blocking(move || {
-            let saved = saving.save(&rotated);
-            drop(guard);
-            saved
-        })
-        .await?;
-        Ok(token)
+        let task = tokio::spawn(async move {
+            let token = request(&raw, &client_id, body, &secrets).await?;
+            let rotated = token.stored.clone();
+            blocking(move || {
+                let saved = saving.save(&rotated);
+                drop(guard);
+                saved
+            })
+            .await
+            .map_err(|e| {
+                // The used refresh token no longer works: say so loudly
+                // rather than go on with a store that cannot refresh.
+                Error::TokenStore(format!(
+                    "the token was refreshed but the new one could not be saved ({e}): \
+                     sign in again"
+                ))
+            })?;
+            Ok(token)
+        });
+        task.await
+            .map_err(|e| Error::TokenStore(format!("the token refresh stopped: {e}")))?
+    }
+
+    /// Adds a stored token's secrets to those masked, before any answer
+    /// can echo them.
+    fn know(&self, stored: Option<&StoredToken>) {
+        if let Some(t) = stored {
+            remember(&self.secrets, t);
+        }
     }
 
     /// `stored` as the token to send, when it is fresh and differs from
@@ -395,6 +418,14 @@ impl Auth {
             Some(t) if t.is_fresh() && !same(&t) => Token::new(t, &self.secrets).map(Some),
             _ => Ok(None),
         }
+    }
+}
+
+/// Adds a token's access and refresh tokens to the secrets masked.
+fn remember(secrets: &Secrets, token: &StoredToken) {
+    secrets.add(token.access_token().expose_secret());
+    if let Some(refresh) = token.refresh_token() {
+        secrets.add(refresh.expose_secret());
     }
 }
 

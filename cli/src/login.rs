@@ -80,8 +80,12 @@ pub async fn login(args: &LoginArgs) -> Result<Done, Failure> {
     let store = Store::with(&profiles, &name, keeper)?;
     store.save(&token)?;
     if let Some(old) = before.filter(|p| p.keeper != keeper) {
-        // The tokens moved: the old place must not keep a stale copy.
-        Store::of(&profiles, &old)?.forget()?;
+        // The tokens moved: the old place should not keep a stale copy, but
+        // an old place that cannot be reached (a keyring over SSH) must not
+        // stop the new sign-in from being recorded.
+        if let Err(e) = Store::of(&profiles, &old).and_then(|s| s.forget()) {
+            eprintln!("note: the old tokens could not be forgotten: {}", e.message);
+        }
     }
     let profile = Profile {
         name: name.clone(),

@@ -262,6 +262,9 @@ fn read(doc: &Document<String>) -> Result<(BTreeMap<String, Profile>, Option<Str
             .as_table_like()
             .ok_or_else(|| (item.span(), "profiles must be a table".to_owned()))?;
         for (name, item) in table.iter() {
+            if let Err(e) = check_name(name) {
+                return Err((item.span(), e.message));
+            }
             profiles.insert(name.to_owned(), profile(name, item)?);
         }
     }

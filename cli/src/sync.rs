@@ -97,8 +97,8 @@ struct Summary {
     /// Final outcome per Id: inserted beats updated beats unchanged.
     outcomes: HashMap<i32, Outcome>,
     deleted: u64,
-    /// Values kept in `extra` because they did not fit their column.
-    kept_as_text: u64,
+    /// Values not stored as sent (see `outcome::Applied`).
+    not_as_sent: u64,
     /// Columns the spec no longer names, kept in the table.
     dropped: Vec<String>,
     read: u64,
@@ -134,10 +134,11 @@ impl Summary {
             self.elapsed.as_secs_f64(),
             self.requests,
         );
-        if self.kept_as_text > 0 {
+        if self.not_as_sent > 0 {
             line += &format!(
-                "; {} values did not fit their column's type and are kept in extra",
-                self.kept_as_text
+                "; {} values not stored as sent (a type that does not fit its column, kept in \
+                 extra; or a NUL character, stored as U+FFFD)",
+                self.not_as_sent
             );
         }
         if !self.dropped.is_empty() {
@@ -234,7 +235,7 @@ async fn sync_one(
             seen.extend(found);
         }
         summary.deleted += applied.removed;
-        summary.kept_as_text += applied.kept_as_text;
+        summary.not_as_sent += applied.not_as_sent;
         progress.set_message(format!("{key}: {} records read", summary.read));
     }
     if args.full {

@@ -1,5 +1,5 @@
 //! What a sync's writes did, as both databases report it: per record
-//! inserted, updated or unchanged, rows deleted, values kept in `extra`.
+//! inserted, updated or unchanged, rows deleted, values not stored as sent.
 
 /// What an upsert did to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub struct Applied {
     pub outcomes: Vec<(i32, Outcome)>,
     /// Rows deleted.
     pub removed: u64,
-    /// Values that did not fit their column's type, kept in `extra`.
-    pub kept_as_text: u64,
+    /// Values not stored as sent (PostgreSQL): a value that does not fit its
+    /// column's type (kept in `extra`), or text with a NUL character, which
+    /// PostgreSQL cannot hold (stored with U+FFFD in its place).
+    pub not_as_sent: u64,
 }

@@ -36,6 +36,23 @@ pub struct Table {
     upsert: Statement,
 }
 
+/// The connection settings of `url`; refused when it is not a URL of
+/// PostgreSQL or holds a password (which `ps` and shell history would
+/// show). The message never repeats the URL.
+pub fn config_of(url: &str) -> Result<Config, String> {
+    let config: Config = url
+        .parse()
+        .map_err(|_| "--into: not a PostgreSQL URL (postgres://USER@HOST:PORT/DB)".to_owned())?;
+    if config.get_password().is_some() {
+        return Err(
+            "--into: a password in the URL would show in `ps` and shell history; \
+             leave it out and set PGPASSWORD, or put it in ~/.pgpass"
+                .into(),
+        );
+    }
+    Ok(config)
+}
+
 /// A column's declared type.
 fn sql_type(kind: Kind) -> &'static str {
     match kind {
@@ -68,15 +85,7 @@ impl Store {
     /// schema when missing and takes its advisory lock, waiting for a sync
     /// that holds it.
     pub async fn open(url: &str, schema: &str) -> Result<Store, Failure> {
-        let mut config: Config = url.parse().map_err(|_| {
-            Failure::usage("--into: not a PostgreSQL URL (postgres://USER@HOST:PORT/DB)")
-        })?;
-        if config.get_password().is_some() {
-            return Err(Failure::usage(
-                "--into: a password in the URL would show in `ps` and shell history",
-            )
-            .hint("leave it out and set PGPASSWORD, or put it in ~/.pgpass"));
-        }
+        let mut config = config_of(url).map_err(Failure::usage)?;
         if let Some(password) = password_for(&config) {
             config.password(password);
         }
@@ -216,10 +225,12 @@ impl Store {
             .query_opt(&sql, &[&resource])
             .await
             .map_err(db_error("cannot read sync_state"))?;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            format!("the checkpoint of {resource} in sync_state is unreadable: {e}")
+        };
         row.map(|r| {
-            serde_json::from_str(r.get::<_, &str>(0)).map_err(|e| {
-                format!("the checkpoint of {resource} in sync_state is unreadable: {e}")
-            })
+            let text: &str = r.try_get(0).map_err(|e| unreadable(&e))?;
+            serde_json::from_str(text).map_err(|e| unreadable(&e))
         })
         .transpose()
     }
@@ -317,7 +328,7 @@ impl Store {
         Ok(Applied {
             outcomes,
             removed,
-            kept_as_text: rows.iter().map(|r| r.kept_as_text).sum(),
+            not_as_sent: rows.iter().map(|r| r.not_as_sent).sum(),
         })
     }
 }
@@ -415,13 +426,15 @@ impl Param {
 struct Row {
     id: i32,
     values: Vec<Param>,
-    kept_as_text: u64,
+    not_as_sent: u64,
 }
 
 /// The values of one record's row: each column's field converted to its
 /// type, then `extra` with every field that has no column and every value
 /// that did not fit its column (kept, never dropped).
 fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
+    let mut record = record.clone();
+    let nul = u64::from(without_nul(&mut record));
     let fields = record
         .as_object()
         .ok_or("a record that is not a JSON object")?;
@@ -430,14 +443,14 @@ fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
         .filter(|(k, _)| !columns.iter().any(|c| &c.name == *k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let mut kept_as_text = 0;
+    let mut not_as_sent = nul;
     let mut values: Vec<Param> = columns
         .iter()
         .map(|c| {
             let value = fields.get(&c.name).unwrap_or(&Value::Null);
             typed(c.kind, value).unwrap_or_else(|| {
                 extra.insert(c.name.clone(), value.clone());
-                kept_as_text += 1;
+                not_as_sent += 1;
                 typed(c.kind, &Value::Null).unwrap_or(Param::Json(None))
             })
         })
@@ -452,8 +465,24 @@ fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
     Ok(Row {
         id,
         values,
-        kept_as_text,
+        not_as_sent,
     })
+}
+
+/// `value` with every NUL character of its strings replaced by U+FFFD
+/// (PostgreSQL's text and jsonb cannot hold one); whether there was any.
+fn without_nul(value: &mut Value) -> bool {
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            *s = s.replace('\0', "\u{FFFD}");
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |any, v| without_nul(v) | any),
+        Value::Object(fields) => fields
+            .values_mut()
+            .fold(false, |any, v| without_nul(v) | any),
+        _ => false,
+    }
 }
 
 /// `value` as a parameter of a `kind` column; `None` when it does not fit.
@@ -596,6 +625,24 @@ mod tests {
     }
 
     #[test]
+    fn nul_characters_are_replaced_and_counted() {
+        let columns = vec![
+            Column {
+                name: "Id".into(),
+                kind: Kind::Integer,
+            },
+            Column {
+                name: "Notes".into(),
+                kind: Kind::Text,
+            },
+        ];
+        let record = serde_json::json!({"Id": 1, "Notes": "a\0b", "X": ["\0"]});
+        let row = row(&columns, &record).unwrap();
+        assert_eq!(row.not_as_sent, 1, "one record altered");
+        assert!(matches!(&row.values[1], Param::Text(Some(t)) if t == "a\u{FFFD}b"));
+    }
+
+    #[test]
     fn date_times_parse_with_or_without_an_offset() {
         let z = instant("2024-01-01T08:00:00Z").unwrap();
         assert_eq!(instant("2024-01-01T09:00:00+01:00"), Some(z));
@@ -617,7 +664,7 @@ mod tests {
         ];
         let record = serde_json::json!({"Id": 4, "UsedDate": "soon", "New": 1});
         let row = row(&columns, &record).unwrap();
-        assert_eq!(row.kept_as_text, 1);
+        assert_eq!(row.not_as_sent, 1);
         match row.values.last() {
             Some(Param::Json(Some(extra))) => {
                 assert_eq!(extra, &serde_json::json!({"UsedDate": "soon", "New": 1}))

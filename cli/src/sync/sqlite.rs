@@ -287,7 +287,7 @@ impl Store {
         Ok(Applied {
             outcomes,
             removed,
-            kept_as_text: 0,
+            not_as_sent: 0,
         })
     }
 }

@@ -39,15 +39,15 @@ impl Target {
             return Ok(Target::Sqlite(PathBuf::from(path)));
         }
         if into.starts_with("postgres://") || into.starts_with("postgresql://") {
+            postgres::config_of(into)?;
             let schema = schema.unwrap_or("nexudus");
             if schema.is_empty() || schema.len() > 63 {
                 return Err(format!("--schema {schema:?}: 1 to 63 characters"));
             }
             return Ok(Target::Postgres(into.to_owned(), schema.to_owned()));
         }
-        Err(format!(
-            "--into {into:?}: expected sqlite:PATH or postgres://USER@HOST:PORT/DB"
-        ))
+        // Not repeated: a mistyped URL may hold a password.
+        Err("--into: expected sqlite:PATH or postgres://USER@HOST:PORT/DB".into())
     }
 }
 
@@ -176,5 +176,9 @@ mod tests {
             ))
         );
         assert!(Target::parse("a.db", None).is_err());
+        let secret = Target::parse("postgres://u:hunter22@h/db", None).unwrap_err();
+        assert!(!secret.contains("hunter22"), "{secret}");
+        let typo = Target::parse("postgress://u:hunter22@h/db", None).unwrap_err();
+        assert!(!typo.contains("hunter22"), "{typo}");
     }
 }
