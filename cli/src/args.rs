@@ -61,7 +61,7 @@ pub enum Invocation {
     /// `nexudus logout`.
     Logout(crate::login::ProfileArgs),
     /// `nexudus auth status`.
-    AuthStatus(crate::login::ProfileArgs),
+    AuthStatus(crate::login::StatusArgs),
     /// `nexudus completions SHELL`.
     Completions(clap_complete::Shell),
 }
@@ -276,7 +276,7 @@ pub enum Command {
 pub enum Auth {
     /// The profile: base URL, email, where its secrets are, when its access
     /// token expires (never a token).
-    Status(crate::login::ProfileArgs),
+    Status(crate::login::StatusArgs),
 }
 
 /// A resource's action.

@@ -40,13 +40,21 @@ pub struct LoginArgs {
     pub default: bool,
 }
 
-/// Options of `nexudus logout` and `nexudus auth status`.
+/// Options of `nexudus logout`.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ProfileArgs {
     /// The profile [default: the default profile].
     #[arg(long, env = "NEXUDUS_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
-    /// Output format (status): table or json.
+}
+
+/// Options of `nexudus auth status`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct StatusArgs {
+    /// The profile and where it is.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Output format: table (lines for a person) or json.
     #[arg(short, long, value_enum)]
     pub output: Option<Format>,
 }
@@ -128,9 +136,9 @@ pub fn logout(args: &ProfileArgs) -> Result<Done, Failure> {
 }
 
 /// `nexudus auth status`: the profile, never a token.
-pub fn status(args: &ProfileArgs) -> Result<Done, Failure> {
+pub fn status(args: &StatusArgs) -> Result<Done, Failure> {
     let profiles = Profiles::load(&config_dir()?)?;
-    let profile = profiles.chosen(args.profile.as_deref())?;
+    let profile = profiles.chosen(args.profile.profile.as_deref())?;
     let store = Store::of(&profiles, profile)?;
     let token = store.load()?;
     let overridden = ["NEXUDUS_TOKEN", "NEXUDUS_EMAIL"]
