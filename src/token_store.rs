@@ -323,7 +323,7 @@ fn write_private(path: &Path, text: &[u8]) -> std::io::Result<()> {
 }
 
 /// Creates `dir` and its missing parents, the last one with mode 0700.
-pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
+fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -345,7 +345,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// A time as RFC 3339 in UTC, to the second.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
+fn rfc3339(time: SystemTime) -> String {
     DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 

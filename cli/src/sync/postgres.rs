@@ -8,6 +8,7 @@
 //! the fields the spec does not name, `text` otherwise. A session advisory
 //! lock per schema makes a second sync wait for the first.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -163,13 +164,9 @@ impl Store {
         .map_err(db_error(&format!("cannot create the table {table}")))?;
         let existing: HashMap<String, String> = tx
             .query(
-                "SELECT column_name, format_type(a.atttypid, a.atttypmod)
-                   FROM information_schema.columns c
-                   JOIN pg_attribute a
-                     ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass
-                    AND a.attname = c.column_name
-                  WHERE c.table_schema = $1 AND c.table_name = $2",
-                &[&self.schema, &name],
+                "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+                &[&table],
             )
             .await
             .map_err(db_error("cannot read the table's columns"))?
@@ -313,10 +310,14 @@ impl Store {
             })
             .collect();
         let ids: Vec<i64> = deleted.iter().map(|&id| i64::from(id)).collect();
-        let removed = tx
-            .execute(&delete, &[&ids])
-            .await
-            .map_err(db_error("cannot delete records"))?;
+        // Most batches delete nothing: no round trip for them.
+        let removed = if ids.is_empty() {
+            0
+        } else {
+            tx.execute(&delete, &[&ids])
+                .await
+                .map_err(db_error("cannot delete records"))?
+        };
         if let Some((resource, checkpoint)) = checkpoint {
             let text = serde_json::to_string(checkpoint)
                 .map_err(|e| format!("cannot write the checkpoint: {e}"))?;
@@ -433,8 +434,15 @@ struct Row {
 /// type, then `extra` with every field that has no column and every value
 /// that did not fit its column (kept, never dropped).
 fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
-    let mut record = record.clone();
-    let nul = u64::from(without_nul(&mut record));
+    // Copied only when a NUL must be replaced, which is rare.
+    let record = if has_nul(record) {
+        let mut copy = record.clone();
+        replace_nul(&mut copy);
+        Cow::Owned(copy)
+    } else {
+        Cow::Borrowed(record)
+    };
+    let nul = u64::from(matches!(record, Cow::Owned(_)));
     let fields = record
         .as_object()
         .ok_or("a record that is not a JSON object")?;
@@ -469,19 +477,24 @@ fn row(columns: &[Column], record: &Value) -> Result<Row, String> {
     })
 }
 
-/// `value` with every NUL character of its strings replaced by U+FFFD
-/// (PostgreSQL's text and jsonb cannot hold one); whether there was any.
-fn without_nul(value: &mut Value) -> bool {
+/// Whether a string in `value` holds a NUL character, which PostgreSQL's
+/// text and jsonb cannot hold.
+fn has_nul(value: &Value) -> bool {
     match value {
-        Value::String(s) if s.contains('\0') => {
-            *s = s.replace('\0', "\u{FFFD}");
-            true
-        }
-        Value::Array(items) => items.iter_mut().fold(false, |any, v| without_nul(v) | any),
-        Value::Object(fields) => fields
-            .values_mut()
-            .fold(false, |any, v| without_nul(v) | any),
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields.values().any(has_nul),
         _ => false,
+    }
+}
+
+/// Replaces every NUL character of `value`'s strings by U+FFFD.
+fn replace_nul(value: &mut Value) {
+    match value {
+        Value::String(s) => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(replace_nul),
+        Value::Object(fields) => fields.values_mut().for_each(replace_nul),
+        _ => {}
     }
 }
 

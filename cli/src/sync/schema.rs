@@ -24,7 +24,8 @@ pub fn quoted_names(columns: &[Column]) -> Vec<String> {
         .collect()
 }
 
-/// How a field's JSON values are stored.
+/// How a field's JSON values are stored (each database's module maps it
+/// to its own column type).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// JSON integers, as SQLite INTEGER.
@@ -39,17 +40,6 @@ pub enum Kind {
     DateTime,
     /// Arrays, objects and anything the schema leaves open: JSON text.
     Json,
-}
-
-impl Kind {
-    /// The column's declared SQLite type.
-    pub fn sql_type(self) -> &'static str {
-        match self {
-            Kind::Integer | Kind::Boolean => "INTEGER",
-            Kind::Real => "REAL",
-            Kind::Text | Kind::DateTime | Kind::Json => "TEXT",
-        }
-    }
 }
 
 /// One column: the field's JSON name (also the column's name) and kind.

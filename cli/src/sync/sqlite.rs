@@ -30,6 +30,15 @@ pub struct Table {
     update: String,
 }
 
+/// A column's declared SQLite type.
+fn sql_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Integer | Kind::Boolean => "INTEGER",
+        Kind::Real => "REAL",
+        Kind::Text | Kind::DateTime | Kind::Json => "TEXT",
+    }
+}
+
 /// `name` as a JSON path of one member.
 fn json_path(name: &str) -> String {
     format!("$.\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
@@ -81,7 +90,7 @@ impl Store {
             .iter()
             .map(|c| {
                 let key = if c.name == "Id" { " PRIMARY KEY" } else { "" };
-                format!("{} {}{key}", quoted(&c.name), c.kind.sql_type())
+                format!("{} {}{key}", quoted(&c.name), sql_type(c.kind))
             })
             .chain([format!("{} TEXT", quoted(EXTRA))])
             .collect();
@@ -113,7 +122,7 @@ impl Store {
                                     extra = json_remove(extra, '{path}')
                   WHERE json_type(extra, '{path}') IS NOT NULL;
                  UPDATE {table} SET extra = NULL WHERE extra = '{{}}';",
-                ty = c.kind.sql_type(),
+                ty = sql_type(c.kind),
                 path = path.replace('\'', "''"),
             ))
             .map_err(|e| format!("cannot add the column {}: {e}", c.name))?;

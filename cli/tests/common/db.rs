@@ -159,13 +159,9 @@ fn sqlite_rows(db: &std::path::Path, table: &str) -> Rows {
 async fn postgres_rows(reader: &tokio_postgres::Client, schema: &str, table: &str) -> Rows {
     let types: HashMap<String, String> = reader
         .query(
-            "SELECT column_name, format_type(a.atttypid, a.atttypmod)
-               FROM information_schema.columns c
-               JOIN pg_attribute a
-                 ON a.attrelid = format('%I.%I', c.table_schema, c.table_name)::regclass
-                AND a.attname = c.column_name
-              WHERE c.table_schema = $1 AND c.table_name = $2",
-            &[&schema, &table],
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
+            &[&format!("\"{schema}\".\"{table}\"")],
         )
         .await
         .expect("the columns")
