@@ -26,7 +26,12 @@ use serde_json::{Map, Value};
 
 use crate::{client::Client, error::Result, request::get_json};
 
+mod infer;
+mod proposal;
+
 pub use crate::spec::Resource;
+pub use infer::Seen;
+pub use proposal::{Change, ChangeKind, Proposal};
 
 impl DriftCheck {
     /// Reads `pages` listing pages of `resource` (pages of `size`; more
@@ -173,6 +178,9 @@ pub struct DriftCheck {
     found: BTreeMap<(String, String, String), Finding>,
     /// Schema → declared fields seen at least once.
     seen: BTreeMap<String, BTreeSet<String>>,
+    /// (schema, top-level field) → the shapes of its values, declared or
+    /// not: what [`DriftCheck::proposal`] infers types from.
+    fields: BTreeMap<(String, String), Seen>,
 }
 
 impl DriftCheck {
@@ -255,6 +263,10 @@ impl DriftCheck {
         let props = properties(declared);
         let top = prefix.is_empty();
         for (name, field) in fields {
+            if top {
+                let key = (schema.to_owned(), name.clone());
+                self.fields.entry(key).or_default().add(field);
+            }
             let path = if top {
                 name.clone()
             } else {

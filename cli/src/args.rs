@@ -91,7 +91,20 @@ fn resource_command(
 ) -> Result<Invocation, clap::Error> {
     let before = ApiArgs::from_arg_matches(top)?;
     let ResourceArgs { api, action } = ResourceArgs::from_arg_matches(sub)?;
-    Ok(Invocation::Records(before.then(api), resource, action))
+    let api = before.then(api);
+    refuse_overlay(api.output, resource.spec().name)?;
+    Ok(Invocation::Records(api, resource, action))
+}
+
+/// A usage error for `-o overlay` on a command other than drift.
+fn refuse_overlay(output: Option<Format>, name: &str) -> Result<(), clap::Error> {
+    if output != Some(Format::Overlay) {
+        return Ok(());
+    }
+    Err(clap::Error::raw(
+        clap::error::ErrorKind::InvalidValue,
+        format!("`-o overlay` is the format of `nexudus drift`; `{name}` writes table, json, jsonl or csv"),
+    ))
 }
 
 /// Any other command; the API options before it go to sync and drift, and
@@ -101,6 +114,7 @@ fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::E
     Ok(match cli.command {
         Command::Sync(mut args) => {
             args.api = before.then(args.api);
+            refuse_overlay(args.api.output, "sync")?;
             Invocation::Sync(args)
         }
         Command::Drift(mut args) => {
@@ -121,6 +135,7 @@ fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::E
         }
         Command::Auth(Auth::Status(args)) => {
             refuse_api_options(top, "auth")?;
+            refuse_overlay(args.output, "auth status")?;
             Invocation::AuthStatus(args)
         }
         Command::Completions { shell } => {
@@ -246,6 +261,9 @@ pub enum Format {
     Jsonl,
     /// CSV with a header row; lists and objects as JSON text.
     Csv,
+    /// `drift` only: the spec change the findings call for, as an OpenAPI
+    /// Overlay 1.0 document (YAML).
+    Overlay,
 }
 
 /// The subcommands.

@@ -1,14 +1,22 @@
 //! `nexudus drift [RESOURCE...]`: reads listing pages and a sample of full
 //! records and compares every object with the embedded spec (the library's
 //! `DriftCheck`); prints the findings as a table (the default), JSON, JSON
-//! lines or CSV. Exit code 0 when the spec describes everything seen, 7
-//! when it does not, so a scheduled job can warn the spec's maintainers.
+//! lines or CSV, or the spec change they call for as an OpenAPI Overlay
+//! (`-o overlay`, in `overlay`), which `--apply FILE` writes into the spec
+//! in place (in `apply`). Exit code 0 when the spec describes everything
+//! seen, 7 when it does not, so a scheduled job can warn the spec's
+//! maintainers.
+
+mod apply;
+mod overlay;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Resource};
 use nexudus_timepasses::Client;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::args::{chosen, parse_resource, ApiArgs, Format};
 use crate::context::Context;
@@ -32,18 +40,34 @@ pub struct Args {
     /// Full records to read per resource (batch gets of up to 100 Ids).
     #[arg(long, default_value_t = 50)]
     sample: u64,
+    /// Write the change the findings call for into this OpenAPI file, in
+    /// place: only the added or changed properties' lines change.
+    #[arg(long, value_name = "FILE")]
+    apply: Option<PathBuf>,
+    /// With --apply: apply this reviewed overlay (from `-o overlay`)
+    /// instead of reading the API.
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    overlay: Option<PathBuf>,
 }
 
 /// `nexudus drift`: checks the chosen resources and prints the findings;
 /// [`Done::Drift`] when there are any.
 pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
+    if let (Some(spec), Some(reviewed)) = (&args.apply, &args.overlay) {
+        let overlay = read_overlay(reviewed)?;
+        apply_to(ctx, spec, &overlay)?;
+        return Ok(Done::Success);
+    }
     // Kept until the reads are done: dropping it stops a demo server.
     let connection = ctx.connect().await?;
-    let findings = check(&connection.client, args).await?;
+    let check = check(&connection.client, args).await?;
+    let findings = check.findings();
+    let proposal = check.proposal(chrono::Utc::now().date_naive());
     // A table unless asked otherwise, piped or not: the findings are for
     // people first; `-o json` for tools.
     let written = match ctx.format_or(Format::Table) {
         Format::Table => print_table(&findings),
+        Format::Overlay => print(&overlay::render(&proposal).map_err(Failure::usage)?),
         format => write(ctx, format, &findings),
     };
     // A reader that went away (`| head`) does not hide the drift: the exit
@@ -51,6 +75,20 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
     match written {
         Err(failure) if !failure.is_closed_pipe() => return Err(failure),
         _ => {}
+    }
+    if let Some(spec) = &args.apply {
+        if !proposal.is_empty() {
+            apply_to(ctx, spec, &proposal.overlay(overlay::TITLE))?;
+        }
+        // What is left for a person is still drift.
+        for left in &proposal.left {
+            ctx.say(format!("drift: left to a person: {left}"));
+        }
+        return Ok(if proposal.left.is_empty() {
+            Done::Success
+        } else {
+            Done::Drift
+        });
     }
     if findings.is_empty() {
         ctx.say("drift: the spec describes everything seen");
@@ -61,8 +99,8 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
     }
 }
 
-/// Reads every chosen resource into one check; its findings.
-async fn check(client: &Client, args: &Args) -> Result<Vec<Finding>, Failure> {
+/// Reads every chosen resource into one check.
+async fn check(client: &Client, args: &Args) -> Result<DriftCheck, Failure> {
     let mut check = DriftCheck::new();
     let size = client.page_size().get();
     let sample = usize::try_from(args.sample).unwrap_or(usize::MAX);
@@ -70,15 +108,65 @@ async fn check(client: &Client, args: &Args) -> Result<Vec<Finding>, Failure> {
         let read = check.read(client, resource, args.pages, size, sample).await;
         read.map_err(|e| Failure::from(e).within(resource.spec().name))?;
     }
-    Ok(check.findings())
+    Ok(check)
 }
 
 /// The findings as [`table`] shows them, on stdout.
 fn print_table(findings: &[Finding]) -> Result<(), Failure> {
+    print(&format!("{}\n", table(findings)))
+}
+
+/// `text` on stdout.
+fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", table(findings))
+    out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(Failure::output)
+}
+
+/// A reviewed overlay file, as JSON.
+fn read_overlay(path: &Path) -> Result<Value, Failure> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
+    serde_yaml::from_str(&text)
+        .map_err(|e| Failure::usage(format!("{shown} is not a YAML overlay: {e}")))
+}
+
+/// Applies `overlay` to the spec file at `path` in place; the file is left
+/// as it was when the change cannot be placed.
+fn apply_to(ctx: &Context, path: &Path, overlay: &Value) -> Result<(), Failure> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
+    let edited = apply::apply(&text, overlay)
+        .map_err(|e| Failure::usage(format!("{shown}: {e}; the file is unchanged")))?;
+    replace(path, &edited).map_err(|e| {
+        Failure::new(
+            crate::failure::code::OTHER,
+            format!("cannot write {shown}: {e}"),
+        )
+    })?;
+    let actions = overlay["actions"].as_array().map_or(0, Vec::len);
+    ctx.say(format!(
+        "drift: {actions} overlay actions applied to {shown}; review them with `git diff`, then run `cargo xtask check`"
+    ));
+    Ok(())
+}
+
+/// Writes `text` to `path` through a file beside it renamed over it, so a
+/// failure never leaves half a spec; the file keeps its permissions.
+fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".nexudus-drift.tmp");
+    let temporary = path.with_file_name(name);
+    let written = std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::set_permissions(&temporary, std::fs::metadata(path)?.permissions()))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// One finding as a CSV row: the problem as the table names it, and a

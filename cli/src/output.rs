@@ -66,7 +66,9 @@ impl<W: Write> Output<W> {
     /// Writes one record.
     pub fn write<T: Serialize>(&mut self, record: &T) -> Result<(), Failure> {
         match self.format {
-            Format::Jsonl => {
+            // Overlay is drift's own format, refused for every other
+            // command when the command line is read.
+            Format::Jsonl | Format::Overlay => {
                 serde_json::to_writer(&mut self.out, record).map_err(json_failure)?;
                 self.out.write_all(b"\n").map_err(Failure::output)?;
             }
