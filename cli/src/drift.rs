@@ -149,7 +149,9 @@ fn apply_to(ctx: &Context, path: &Path, overlay: &Value) -> Result<(), Failure> 
     })?;
     let actions = overlay["actions"].as_array().map_or(0, Vec::len);
     ctx.say(format!(
-        "drift: {actions} overlay actions applied to {shown}; review them with `git diff`, then run `cargo xtask check`"
+        "drift: {actions} overlay actions applied to {shown}; review the change (`git diff`), \
+         accept the new snapshots (`INSTA_UPDATE=always cargo test --test surface`), then run \
+         `cargo xtask check`"
     ));
     Ok(())
 }

@@ -36,7 +36,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
     0  success (also when the reader of stdout went away, as with `| head`)
     1  any other failure
-    2  usage error (unknown option, field or filter; bad value)
+    2  usage error (unknown option, field or filter; bad value; a spec
+       `drift --apply` cannot edit in place, left as it was)
     3  a record asked for was not found
     4  authentication: no credentials, the server refused them, or a profile
        is logged out or its token or config file is damaged

@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, live, process, reference, reuse, schemathesis, spec_change};
+use crate::{
+    Result, contract, drift_loop, lint, live, process, reference, reuse, schemathesis, spec_change,
+};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
@@ -68,6 +70,7 @@ pub fn run(ws: &Workspace) -> Result {
     // because it is deterministic and over in about half a minute where
     // Schemathesis always spends its whole time budget.
     step("spec-change", || spec_change::run(ws))?;
+    step("drift-loop", || drift_loop::run(ws))?;
     step("schemathesis", || schemathesis::run(ws))?;
     println!(
         "\ncheck: all steps passed in {:.0}s",

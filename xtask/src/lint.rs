@@ -2,15 +2,20 @@
 //! Spectral (`.spectral.yaml`) and openapi-spec-validator with no error and no
 //! warning. All three run, so that one run shows every finding.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::workspace::Workspace;
 use crate::{Result, node, python};
 
 pub fn run(ws: &Workspace) -> Result {
+    spec(ws, &ws.spec())
+}
+
+/// Lints the OpenAPI file `spec` with the workspace's tools and rules.
+pub fn spec(ws: &Workspace, spec: &Path) -> Result {
     let node = node::ensure(ws)?;
     let python = python::ensure(ws)?;
-    let spec = ws.spec();
 
     let mut failures = Vec::new();
 
@@ -19,21 +24,22 @@ pub fn run(ws: &Workspace) -> Result {
     let mut redocly = node.command("redocly");
     let config = ws.root.join("redocly.yaml");
     redocly.args(["lint", "--format=stylish", "--config"]);
-    failures.extend(redocly_clean(ws, redocly.arg(config).arg(&spec)).err());
+    failures.extend(redocly_clean(ws, redocly.arg(config).arg(spec)).err());
 
     // --fail-severity=warn: a warning fails as an error does.
     let mut spectral = node.command("spectral");
     let ruleset = ws.root.join(".spectral.yaml");
     spectral.args(["lint", "--fail-severity=warn", "--ruleset"]);
-    failures.extend(step(ws, spectral.arg(ruleset).arg(&spec)).err());
+    failures.extend(step(ws, spectral.arg(ruleset).arg(spec)).err());
 
     let mut validator = python.command("openapi-spec-validator");
     validator.args(["--schema", "3.0", "--validation-errors", "all"]);
-    failures.extend(step(ws, validator.arg(&spec)).err());
+    failures.extend(step(ws, validator.arg(spec)).err());
 
     if failures.is_empty() {
         println!(
-            "lint: openapi.yaml passes Redocly, Spectral and openapi-spec-validator, no warnings"
+            "lint: {} passes Redocly, Spectral and openapi-spec-validator, no warnings",
+            ws.show(spec)
         );
         Ok(())
     } else {

@@ -8,6 +8,7 @@
 mod bench;
 mod check;
 mod contract;
+mod drift_loop;
 mod generate;
 mod lint;
 mod live;
@@ -62,6 +63,11 @@ commands:
              `Description` to the TimePass schemas and a TimePass_Description
              filter, build the copy's nexudus, and create, filter and sync
              a pass with it against the copy's stand-in
+  drift-loop close the loop from API to client on a copy of the workspace
+             (target/drift-loop/ws): `nexudus drift --apply` writes the
+             stand-in's undocumented fields into openapi.yaml (only added
+             lines, lint clean), the copy regenerates and builds, its
+             snapshots show the fields, and its drift finds none
   bench      run the benchmark (examples/bench.rs, release) against the
              stand-in: exports at the defaults and tuned, sequential, a
              hand-written reqwest loop, pacing against server limits,
@@ -70,7 +76,7 @@ commands:
   check      what CI runs, in order: lint, reuse, contract, reference, live, cargo fmt
              --check, clippy -D warnings, rustdoc -D warnings,
              cargo test --workspace --features nexudus-timepasses/stand-in,
-             spec-change, schemathesis
+             spec-change, drift-loop, schemathesis
 ";
 
 fn main() -> ExitCode {
@@ -92,6 +98,7 @@ fn main() -> ExitCode {
         "live" => live::run(&ws),
         "schemathesis" => schemathesis::run(&ws),
         "spec-change" => spec_change::run(&ws),
+        "drift-loop" => drift_loop::run(&ws),
         "bench" => bench::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {

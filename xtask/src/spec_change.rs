@@ -156,7 +156,7 @@ fn stage<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Copies the files git knows (tracked, and untracked ones it does not
 /// ignore, so that a module not yet committed builds) into `to`, after
 /// removing everything a previous run left in `dir`.
-fn copy_workspace(ws: &Workspace, dir: &Path, to: &Path) -> Result {
+pub fn copy_workspace(ws: &Workspace, dir: &Path, to: &Path) -> Result {
     workspace::remove_dir(dir)?;
     workspace::create_dir(to)?;
     let mut git = Command::new("git");
@@ -318,6 +318,13 @@ fn build(ws: &Workspace, copy: &Workspace) -> Result<(PathBuf, PathBuf)> {
     let before = stand_in::build(ws).map_err(|e| {
         format!("{e}\nthe workspace itself does not build, before any change to the spec")
     })?;
+    let after = build_copy(ws, copy)?;
+    Ok((before, after))
+}
+
+/// Builds the copy's `nexudus` into the copy's target directory, seeded
+/// from the workspace's; its path.
+pub fn build_copy(ws: &Workspace, copy: &Workspace) -> Result<PathBuf> {
     let own = own_crates(&copy.root)?;
     seed(
         ws,
@@ -346,7 +353,7 @@ fn build(ws: &Workspace, copy: &Workspace) -> Result<(PathBuf, PathBuf)> {
     if !after.is_file() {
         return Err(format!("the build left no {}", ws.show(&after)));
     }
-    Ok((before, after))
+    Ok(after)
 }
 
 /// The names of the workspace's own packages and targets (every `name = `
@@ -522,7 +529,7 @@ fn seed_entry(from: &Path, to: &Path, count: &mut Count) -> Result<bool> {
 
 /// A `nexudus` binary pointed at the stand-in with its default account,
 /// whatever the caller's environment holds.
-struct Nexudus {
+pub struct Nexudus {
     /// Whose binary it is, for the log: the workspace's or the copy's.
     whose: &'static str,
     binary: PathBuf,
@@ -530,7 +537,7 @@ struct Nexudus {
 }
 
 impl Nexudus {
-    fn new(whose: &'static str, binary: PathBuf, url: &str) -> Self {
+    pub fn new(whose: &'static str, binary: PathBuf, url: &str) -> Self {
         Self {
             whose,
             binary,
@@ -539,7 +546,7 @@ impl Nexudus {
     }
 
     /// Runs `nexudus ARGS`; its stdout when it exits 0.
-    fn run(&self, ws: &Workspace, args: &[&str]) -> Result<String> {
+    pub fn run(&self, ws: &Workspace, args: &[&str]) -> Result<String> {
         println!("({} nexudus)", self.whose);
         let mut cmd = Command::new(&self.binary);
         cmd.args(args)
