@@ -13,14 +13,14 @@ mod overlay;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Resource};
+use nexudus_timepasses::drift::{DriftCheck, Finding, Problem, Proposal, Resource};
 use nexudus_timepasses::Client;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::args::{chosen, parse_resource, ApiArgs, Format};
 use crate::context::Context;
-use crate::failure::{Done, Failure};
+use crate::failure::{code, Done, Failure};
 use crate::output::Columns;
 
 /// Options of `nexudus drift`.
@@ -67,7 +67,9 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
     // people first; `-o json` for tools.
     let written = match ctx.format_or(Format::Table) {
         Format::Table => print_table(&findings),
-        Format::Overlay => print(&overlay::render(&proposal).map_err(Failure::usage)?),
+        Format::Overlay => overlay::render(&proposal)
+            .map_err(|e| Failure::new(code::OTHER, format!("cannot write the overlay: {e}")))
+            .and_then(|text| print(&text)),
         format => write(ctx, format, &findings),
     };
     // A reader that went away (`| head`) does not hide the drift: the exit
@@ -77,18 +79,7 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
         _ => {}
     }
     if let Some(spec) = &args.apply {
-        if !proposal.is_empty() {
-            apply_to(ctx, spec, &proposal.overlay(overlay::TITLE))?;
-        }
-        // What is left for a person is still drift.
-        for left in &proposal.left {
-            ctx.say(format!("drift: left to a person: {left}"));
-        }
-        return Ok(if proposal.left.is_empty() {
-            Done::Success
-        } else {
-            Done::Drift
-        });
+        return apply_proposal(ctx, spec, &proposal);
     }
     if findings.is_empty() {
         ctx.say("drift: the spec describes everything seen");
@@ -97,6 +88,22 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
         ctx.say(format!("drift: {} findings", findings.len()));
         Ok(Done::Drift)
     }
+}
+
+/// Writes `proposal` into the spec at `path`; [`Done::Drift`] when some
+/// findings are left to a person (they are still drift).
+fn apply_proposal(ctx: &Context, path: &Path, proposal: &Proposal) -> Result<Done, Failure> {
+    if !proposal.is_empty() {
+        apply_to(ctx, path, &proposal.overlay(overlay::TITLE))?;
+    }
+    for left in &proposal.left {
+        ctx.say(format!("drift: left to a person: {left}"));
+    }
+    Ok(if proposal.left.is_empty() {
+        Done::Success
+    } else {
+        Done::Drift
+    })
 }
 
 /// Reads every chosen resource into one check.
@@ -141,12 +148,8 @@ fn apply_to(ctx: &Context, path: &Path, overlay: &Value) -> Result<(), Failure> 
         .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
     let edited = apply::apply(&text, overlay)
         .map_err(|e| Failure::usage(format!("{shown}: {e}; the file is unchanged")))?;
-    replace(path, &edited).map_err(|e| {
-        Failure::new(
-            crate::failure::code::OTHER,
-            format!("cannot write {shown}: {e}"),
-        )
-    })?;
+    let unwritten = |e| Failure::new(code::OTHER, format!("cannot write {shown}: {e}"));
+    replace(path, &edited).map_err(unwritten)?;
     let actions = overlay["actions"].as_array().map_or(0, Vec::len);
     ctx.say(format!(
         "drift: {actions} overlay actions applied to {shown}; review the change (`git diff`), \

@@ -141,7 +141,7 @@ impl Proposal {
         // A $ref or a union cannot take keys beside it (OpenAPI 3.0
         // ignores them): such a property is for a person.
         let plain = spec.get("$ref").is_none() && types(spec).len() <= 1;
-        if !plain || !spec.is_object() {
+        if !plain {
             return self.leave(schema, field, "a $ref or a union; change it by hand");
         }
         let (mut set, mut remove) = (Map::new(), Vec::new());
