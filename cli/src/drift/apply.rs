@@ -453,8 +453,8 @@ mod tests {
 
     use super::*;
 
-    /// A spec with a comment, odd quoting and CRLF-free block style next to
-    /// the schema that changes.
+    /// A spec in block style with comments, a quoted key, a quoted value and
+    /// a folded string next to the schema that changes.
     const SPEC: &str = "\
 openapi: 3.0.3
 components:
@@ -494,32 +494,18 @@ components:
                 }},
             ])),
         );
-        let expected = "\
-openapi: 3.0.3
-components:
-  schemas:
-    # Passes, as the docs describe them.
-    Pass:
-      type: object
-      properties:
-        'Id':   # quoted key, two spaces before the comment
-          type: string
-          nullable: true
-        Name:
-          type: string
-          description: 'A name: with a colon,
-            folded over two lines.'
-        Colour:
-          type: string
-          description: 'Inferred: 2 samples.'
-        # Kept: a comment after the last property.
-      additionalProperties: {}
-    Other:
-      type: object
-      properties:
-        Id: {type: integer}
-";
-        assert_eq!(edited.as_deref(), Ok(expected));
+        // The retyped property's two lines change, the new one comes
+        // after the last property; every other byte is the same.
+        let retyped = SPEC.replace(
+            "          type: \"integer\"\n          format: int32\n",
+            "          type: string\n          nullable: true\n",
+        );
+        let expected = retyped.replace(
+            "        # Kept:",
+            "        Colour:\n          type: string\n          description: 'Inferred: 2 samples.'\n        # Kept:",
+        );
+        assert_ne!(expected, SPEC);
+        assert_eq!(edited, Ok(expected));
     }
 
     #[test]
