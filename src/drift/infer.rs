@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::DateTime;
 use serde_json::{json, Map, Value};
 
 /// The values one field was seen with, as shapes only (never the values:
@@ -116,11 +116,11 @@ impl Seen {
     }
 }
 
-/// Whether `text` reads as a date-time: RFC 3339, or without an offset as
-/// Nexudus writes most of its own (`2025-01-31T09:30:00`).
+/// Whether `text` is an RFC 3339 date-time, as OpenAPI's `date-time`
+/// means. One without an offset (`2025-01-31T09:30:00`) is not: the
+/// generated client decodes `date-time` as an instant, and would refuse it.
 fn is_date_time(text: &str) -> bool {
     DateTime::parse_from_rfc3339(text).is_ok()
-        || NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
 }
 
 #[cfg(test)]
@@ -142,10 +142,16 @@ mod tests {
         let num = schema(&[json!(1), json!(2.5), Value::Null]);
         let double = json!({"type": "number", "format": "double", "nullable": true});
         assert_eq!(num, Some(double));
-        let when = schema(&[json!("2025-01-31T09:30:00"), json!("2025-02-01T10:00:00Z")]);
+        let when = schema(&[
+            json!("2025-01-31T09:30:00+01:00"),
+            json!("2025-02-01T10:00:00Z"),
+        ]);
         assert_eq!(when, Some(json!({"type": "string", "format": "date-time"})));
-        let text = schema(&[json!("2025-01-31T09:30:00"), json!("soon")]);
+        let text = schema(&[json!("2025-01-31T09:30:00Z"), json!("soon")]);
         assert_eq!(text, Some(json!({"type": "string"})));
+        // No offset: not an instant the generated client could decode.
+        let naive = schema(&[json!("2025-01-31T09:30:00")]);
+        assert_eq!(naive, Some(json!({"type": "string"})));
         let list = schema(&[json!(["a"]), json!([])]);
         let strings = json!({"type": "array", "items": {"type": "string"}});
         assert_eq!(list, Some(strings));
