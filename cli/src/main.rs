@@ -18,6 +18,7 @@ mod login;
 mod output;
 mod profiles;
 mod progress;
+mod reader;
 mod records;
 mod serve;
 mod sync;
