@@ -4,7 +4,9 @@
 use std::time::Instant;
 
 use crate::workspace::Workspace;
-use crate::{Result, contract, lint, live, process, reference, reuse, schemathesis, spec_change};
+use crate::{
+    Result, contract, lint, live, process, python, reference, reuse, schemathesis, spec_change,
+};
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
@@ -48,6 +50,8 @@ pub fn run(ws: &Workspace) -> Result {
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
+    // The tap's tests pipe into the pinned Singer target (cli/tests/tap.rs).
+    step("singer", || python::ensure_singer(ws))?;
     // The stand-in's tests need the `stand-in` feature. Not --all-features:
     // `reference-check` needs the shared reference, which the `reference`
     // step above runs when it is there.

@@ -62,6 +62,8 @@ commands:
              `Description` to the TimePass schemas and a TimePass_Description
              filter, build the copy's nexudus, and create, filter and sync
              a pass with it against the copy's stand-in
+  singer     install the Singer target the tap's tests pipe into
+             (tools/singer-requirements.txt) into target/singer-venv
   bench      run the benchmark (examples/bench.rs, release) against the
              stand-in: exports at the defaults and tuned, sequential, a
              hand-written reqwest loop, pacing against server limits,
@@ -69,7 +71,7 @@ commands:
              to target/bench/
   check      what CI runs, in order: lint, reuse, contract, reference, live, cargo fmt
              --check, clippy -D warnings, rustdoc -D warnings,
-             cargo test --workspace --features nexudus-timepasses/stand-in,
+             singer, cargo test --workspace --features nexudus-timepasses/stand-in,
              spec-change, schemathesis
 ";
 
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         "live" => live::run(&ws),
         "schemathesis" => schemathesis::run(&ws),
         "spec-change" => spec_change::run(&ws),
+        "singer" => python::ensure_singer(&ws),
         "bench" => bench::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {
