@@ -3,7 +3,8 @@
 //! Plain Rust over `std::process::Command`. The spec tools it drives install
 //! themselves on first use, pinned: Node tools from `tools/package-lock.json`
 //! into `tools/node_modules`, Python tools from `tools/requirements.txt` into
-//! `target/xtask-venv`.
+//! `target/xtask-venv`, the Singer target the tap's tests use from
+//! `tools/singer-requirements.txt` into `target/singer-venv`.
 
 mod bench;
 mod check;
