@@ -1,5 +1,5 @@
 //! The command line, as clap derive types: the API options, the resources'
-//! actions, and the other subcommands (`serve`, `sync`, `drift`,
+//! actions, and the other subcommands (`serve`, `sync`, `tap`, `drift`,
 //! `completions`); resource names as sync and drift take them. The resource subcommands come from the registry
 //! (`nexudus_timepasses::spec::RESOURCES`): one per resource, named as its
 //! path names it, with its other spellings as aliases.
@@ -52,6 +52,8 @@ pub enum Invocation {
     Records(ApiArgs, Resource, Action),
     /// `nexudus sync`.
     Sync(crate::sync::Args),
+    /// `nexudus tap`.
+    Tap(crate::tap::Args),
     /// `nexudus drift`.
     Drift(crate::drift::Args),
     /// `nexudus serve`.
@@ -116,6 +118,10 @@ fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::E
             args.api = before.then(args.api);
             refuse_overlay(args.api.output, "sync")?;
             Invocation::Sync(args)
+        }
+        Command::Tap(mut args) => {
+            args.api = before.then(args.api);
+            Invocation::Tap(args)
         }
         Command::Drift(mut args) => {
             args.api = before.then(args.api);
@@ -273,6 +279,9 @@ pub enum Command {
     Serve(crate::serve::Args),
     /// Keep a SQLite or PostgreSQL database up to date with the API, incrementally.
     Sync(crate::sync::Args),
+    /// A Singer tap: SCHEMA, RECORD and STATE messages on stdout, for Meltano
+    /// and any Singer target.
+    Tap(crate::tap::Args),
     /// Compare what the API sends with the spec; exit code 7 on drift.
     Drift(crate::drift::Args),
     /// Sign in once and keep the tokens in a profile for later commands.

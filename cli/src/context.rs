@@ -29,6 +29,9 @@ pub struct Context {
     styled: bool,
     /// Width to fit tables to.
     width: Option<u16>,
+    /// Credentials given another way than the environment or a profile
+    /// (the tap's config file): they win over both.
+    given: Option<Credentials>,
 }
 
 /// A client, and the demo stand-in it talks to when `--demo` started one
@@ -48,7 +51,15 @@ impl Context {
             terminal,
             styled: color && terminal,
             width: terminal.then(terminal_width).flatten(),
+            given: None,
         }
+    }
+
+    /// The same context, connecting with `credentials` instead of the
+    /// environment's or a profile's.
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.given = credentials;
+        self
     }
 
     /// `-o`, else a table on a terminal and JSON lines when piped.
@@ -98,6 +109,8 @@ impl Context {
             let (server, credentials) = demo::start(records).await?;
             let url = server.base_url().to_owned();
             (Some(server), credentials, Some(url))
+        } else if let Some(given) = &self.given {
+            (None, given.clone(), api.base_url.clone())
         } else {
             let resolved = credentials::resolve(
                 api.password_stdin,

@@ -1,6 +1,6 @@
 //! `nexudus`: the project's command-line tool. `nexudus [API OPTIONS]
 //! <RESOURCE> <ACTION> [ARGS]` lists, exports, gets, creates, updates and
-//! deletes time passes through the typed client; `sync`, `drift`, `serve`,
+//! deletes time passes through the typed client; `sync`, `tap`, `drift`, `serve`,
 //! `login`, `logout`, `auth status` and `--demo` are the other commands. This file only parses the command
 //! line and hands it to the module of its command group; the client is
 //! built in `context`, and every outcome becomes an exit code in `failure`.
@@ -18,9 +18,11 @@ mod login;
 mod output;
 mod profiles;
 mod progress;
+mod reader;
 mod records;
 mod serve;
 mod sync;
+mod tap;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -56,6 +58,7 @@ async fn run(command: Invocation, color: bool) -> Result<Done, Failure> {
             records::run(&Context::new(api, color), resource, action).await
         }
         Invocation::Sync(args) => sync::run(&Context::new(args.api.clone(), color), &args).await,
+        Invocation::Tap(args) => tap::run(&args, color).await,
         Invocation::Drift(args) => drift::run(&Context::new(args.api.clone(), color), &args).await,
         Invocation::Serve(args) => serve::run(args).await,
         Invocation::Login(args) => login::login(&args).await,

@@ -24,16 +24,15 @@ use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nexudus_timepasses::spec::{Resource, ResourceVisitor, BATCH_IDS};
-use nexudus_timepasses::{ChangeBatch, Checkpoint, Client, Record, ResourceHandle};
-use serde_json::Value;
+use nexudus_timepasses::spec::Resource;
+use nexudus_timepasses::{Checkpoint, Client};
 
 use crate::args::{chosen, parse_resource, ApiArgs};
 use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
+use crate::reader::{full_records, gone, record_id, Reader};
 use outcome::Outcome;
 use store::{Store, Target};
 
@@ -210,29 +209,22 @@ async fn sync_one(
     };
     let progress = progress(key, ctx.quiet());
     let mut seen = HashSet::new();
-    let mut batches = changes(client, resource, &since);
-    // Every listed record is fetched whole, even one stored with the same
-    // `UpdatedOn`: the API stamps to the second, so a second write within
-    // that second keeps it.
-    while let Some((ids, checkpoint)) = batches.try_next().await? {
-        summary.read += ids.len() as u64;
-        let records = full_records(client, resource, &ids).await?;
-        let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
-        // Listed, then gone before the batch get: the server confirms it
-        // was deleted.
-        let vanished: Vec<i32> = ids
-            .iter()
-            .copied()
-            .filter(|id| !found.contains(id))
-            .collect();
+    let mut reader = Reader::new(client, resource, &since);
+    while let Some(batch) = reader.next().await? {
+        summary.read += batch.listed as u64;
         let applied = store
-            .apply(&table, &records, &vanished, Some((key, &checkpoint)))
+            .apply(
+                &table,
+                &batch.records,
+                &batch.vanished,
+                Some((key, &batch.checkpoint)),
+            )
             .await?;
         for (id, outcome) in applied.outcomes {
             summary.note(id, outcome);
         }
         if args.full {
-            seen.extend(found);
+            seen.extend(batch.records.iter().filter_map(record_id));
         }
         summary.deleted += applied.removed;
         summary.not_as_sent += applied.not_as_sent;
@@ -278,13 +270,6 @@ async fn delete_unseen(
     Ok(store.apply(table, &[], &gone, None).await?.removed)
 }
 
-fn record_id(record: &Value) -> Option<i32> {
-    record
-        .get("Id")
-        .and_then(Value::as_i64)
-        .and_then(|id| i32::try_from(id).ok())
-}
-
 /// A spinner on stderr when it is a terminal and not `quiet`; hidden
 /// otherwise.
 fn progress(key: &str, quiet: bool) -> ProgressBar {
@@ -298,74 +283,4 @@ fn progress(key: &str, quiet: bool) -> ProgressBar {
     bar.set_message(format!("{key}: reading changes"));
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
-}
-
-/// A listing batch's Ids, and the checkpoint after it.
-type Listed = (Vec<i32>, Checkpoint);
-
-/// The resource's changes since `since`, as [`Listed`] batches.
-fn changes(
-    client: &Client,
-    resource: Resource,
-    since: &Checkpoint,
-) -> futures::stream::BoxStream<'static, nexudus_timepasses::Result<Listed>> {
-    fn listed<T: Record>(batch: ChangeBatch<T>) -> Listed {
-        let ids = batch.records.iter().map(Record::id).collect();
-        (ids, batch.checkpoint)
-    }
-    struct Changes<'a>(&'a Client, &'a Checkpoint);
-    impl ResourceVisitor for Changes<'_> {
-        type Output = futures::stream::BoxStream<'static, nexudus_timepasses::Result<Listed>>;
-        fn visit<H: ResourceHandle>(self) -> Self::Output {
-            H::of(self.0)
-                .changes(self.1)
-                .map_ok(listed::<H::Item>)
-                .boxed()
-        }
-    }
-    resource.visit(Changes(client, since))
-}
-
-/// The full records of `ids` as JSON, by batch gets of at most
-/// [`BATCH_IDS`], as many at once as the client's concurrency.
-async fn full_records(
-    client: &Client,
-    resource: Resource,
-    ids: &[i32],
-) -> Result<Vec<Value>, Failure> {
-    struct GetMany<'a>(&'a Client, &'a [i32]);
-    impl<'a> ResourceVisitor for GetMany<'a> {
-        type Output = futures::future::BoxFuture<'a, Result<Vec<Value>, Failure>>;
-        fn visit<H: ResourceHandle>(self) -> Self::Output {
-            let GetMany(client, ids) = self;
-            Box::pin(async move {
-                let records = H::of(client).get_many(ids).await?;
-                records
-                    .iter()
-                    .map(|r| {
-                        serde_json::to_value(r)
-                            .map_err(|e| Failure::from(format!("cannot encode a record: {e}")))
-                    })
-                    .collect()
-            })
-        }
-    }
-    let chunks = futures::stream::iter(ids.chunks(BATCH_IDS))
-        .map(|chunk| resource.visit(GetMany(client, chunk)))
-        .buffered(client.concurrency().max(1));
-    let batches: Vec<Vec<Value>> = chunks.try_collect().await?;
-    Ok(batches.into_iter().flatten().collect())
-}
-
-/// Which of `known` no longer exist on the server.
-async fn gone(client: &Client, resource: Resource, known: &[i32]) -> Result<Vec<i32>, Failure> {
-    struct Gone<'a>(&'a Client, &'a [i32]);
-    impl<'a> ResourceVisitor for Gone<'a> {
-        type Output = futures::future::BoxFuture<'a, nexudus_timepasses::Result<Vec<i32>>>;
-        fn visit<H: ResourceHandle>(self) -> Self::Output {
-            let Gone(client, known) = self;
-            Box::pin(async move { H::of(client).gone(known).await })
-        }
-    }
-    Ok(resource.visit(Gone(client, known)).await?)
 }

@@ -17,11 +17,11 @@ use std::time::Duration;
 use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::stand_in::StandIn;
 use nexudus_timepasses::types::CoworkerTimePassCreate;
-use nexudus_timepasses::{Client, Credentials, Pacing, Record};
+use nexudus_timepasses::{Client, Credentials, Pacing};
 use serde_json::Value;
 use tokio::process::Command;
 
-use common::{client, start, BIN};
+use common::{client, server_data, start, BIN};
 use db::cluster::{Cluster, PASSWORD};
 use db::{differences, row_differences, Db};
 
@@ -68,31 +68,6 @@ async fn sync_ok(server: &StandIn, db: &Db, extra: &[&str]) -> String {
         db.label()
     );
     stderr
-}
-
-/// Every full record on the server, as JSON by Id, per resource: the Ids
-/// of a listing, then batch gets of 100.
-async fn server_data(client: &Client) -> BTreeMap<&'static str, BTreeMap<i32, Value>> {
-    let mut out = BTreeMap::new();
-    macro_rules! load {
-        ($table:literal, $handle:expr) => {{
-            let handle = $handle;
-            let listed = handle.all(|q| q).await.expect("a listing");
-            let ids: Vec<i32> = listed.iter().map(|r| r.id).collect();
-            let mut records = BTreeMap::new();
-            for chunk in ids.chunks(100) {
-                for r in handle.get_many(chunk).await.expect("a batch get") {
-                    records.insert(r.id(), serde_json::to_value(&r).expect("json"));
-                }
-            }
-            assert_eq!(records.len(), ids.len(), "every listed Id is found");
-            out.insert($table, records);
-        }};
-    }
-    load!("timepasses", client.time_passes());
-    load!("coworkertimepasses", client.coworker_time_passes());
-    load!("producttimepasses", client.product_time_passes());
-    out
 }
 
 async fn assert_equal_to_server(db: &Db, client: &Client) {

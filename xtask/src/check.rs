@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::workspace::Workspace;
 use crate::{
-    Result, contract, drift_loop, lint, live, process, reference, reuse, schemathesis, spec_change,
+    Result, contract, drift_loop, lint, live, process, python, reference, reuse, schemathesis,
+    spec_change,
 };
 
 pub fn run(ws: &Workspace) -> Result {
@@ -50,6 +51,8 @@ pub fn run(ws: &Workspace) -> Result {
             &[("RUSTDOCFLAGS", "-D warnings")],
         )
     })?;
+    // The tap's tests pipe into the pinned Singer target (cli/tests/tap.rs).
+    step("singer", || python::ensure_singer(ws))?;
     // The stand-in's tests need the `stand-in` feature. Not --all-features:
     // `reference-check` needs the shared reference, which the `reference`
     // step above runs when it is there.

@@ -3,7 +3,8 @@
 //! Plain Rust over `std::process::Command`. The spec tools it drives install
 //! themselves on first use, pinned: Node tools from `tools/package-lock.json`
 //! into `tools/node_modules`, Python tools from `tools/requirements.txt` into
-//! `target/xtask-venv`.
+//! `target/xtask-venv`, the Singer target the tap's tests use from
+//! `tools/singer-requirements.txt` into `target/singer-venv`.
 
 mod bench;
 mod check;
@@ -68,6 +69,8 @@ commands:
              stand-in's undocumented fields into openapi.yaml (only added
              lines, lint clean), the copy regenerates and builds, its
              snapshots show the fields, and its drift finds none
+  singer     install the Singer target the tap's tests pipe into
+             (tools/singer-requirements.txt) into target/singer-venv
   bench      run the benchmark (examples/bench.rs, release) against the
              stand-in: exports at the defaults and tuned, sequential, a
              hand-written reqwest loop, pacing against server limits,
@@ -75,7 +78,7 @@ commands:
              to target/bench/
   check      what CI runs, in order: lint, reuse, contract, reference, live, cargo fmt
              --check, clippy -D warnings, rustdoc -D warnings,
-             cargo test --workspace --features nexudus-timepasses/stand-in,
+             singer, cargo test --workspace --features nexudus-timepasses/stand-in,
              spec-change, drift-loop, schemathesis
 ";
 
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         "schemathesis" => schemathesis::run(&ws),
         "spec-change" => spec_change::run(&ws),
         "drift-loop" => drift_loop::run(&ws),
+        "singer" => python::ensure_singer(&ws),
         "bench" => bench::run(&ws),
         "check" => check::run(&ws),
         "help" | "-h" | "--help" => {

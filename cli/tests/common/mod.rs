@@ -1,8 +1,12 @@
 //! What the CLI's integration tests that start a stand-in share: the
-//! binary under test, starting the stand-in, and a library client for it.
+//! binary under test, starting the stand-in, a library client for it, and
+//! the server's records to compare a command's output with.
+
+use std::collections::BTreeMap;
 
 use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
-use nexudus_timepasses::{Client, Credentials, Pacing};
+use nexudus_timepasses::{Client, Credentials, Pacing, Record};
+use serde_json::Value;
 
 /// The `nexudus` binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_nexudus");
@@ -22,4 +26,30 @@ pub fn client(server: &StandIn) -> Client {
         .pacing(Pacing::unlimited())
         .build()
         .expect("a client")
+}
+
+/// Every full record on the server, as JSON by Id, per resource: the Ids
+/// of a listing, then batch gets of 100.
+#[allow(dead_code)]
+pub async fn server_data(client: &Client) -> BTreeMap<&'static str, BTreeMap<i32, Value>> {
+    let mut out = BTreeMap::new();
+    macro_rules! load {
+        ($table:literal, $handle:expr) => {{
+            let handle = $handle;
+            let listed = handle.all(|q| q).await.expect("a listing");
+            let ids: Vec<i32> = listed.iter().map(|r| r.id).collect();
+            let mut records = BTreeMap::new();
+            for chunk in ids.chunks(100) {
+                for r in handle.get_many(chunk).await.expect("a batch get") {
+                    records.insert(r.id(), serde_json::to_value(&r).expect("json"));
+                }
+            }
+            assert_eq!(records.len(), ids.len(), "every listed Id is found");
+            out.insert($table, records);
+        }};
+    }
+    load!("timepasses", client.time_passes());
+    load!("coworkertimepasses", client.coworker_time_passes());
+    load!("producttimepasses", client.product_time_passes());
+    out
 }
