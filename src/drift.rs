@@ -126,6 +126,14 @@ pub enum Problem {
     },
     /// `null` in a field the spec does not mark nullable.
     UnexpectedNull,
+    /// A value of the schema's type outside its format: an integer past
+    /// `int32`, or text that is not a `date-time`.
+    WrongFormat {
+        /// The spec's format.
+        expected: String,
+        /// What came (`int64`, `string`).
+        found: String,
+    },
     /// A value outside a closed enum.
     OutsideEnum {
         /// The value, as JSON.
@@ -160,6 +168,9 @@ impl fmt::Display for Finding {
                 format!("{found} where the spec says {expected}")
             }
             Problem::UnexpectedNull => "null, but not nullable in the spec".into(),
+            Problem::WrongFormat { expected, found } => {
+                format!("{found} where the spec says {expected}")
+            }
             Problem::OutsideEnum { value } => format!("{value} is outside the enum"),
             Problem::OmittedFieldPresent => "present, but the spec says listings omit it".into(),
         };
@@ -308,22 +319,25 @@ impl DriftCheck {
             }
             return;
         }
-        let allowed = types(spec);
         let found = json_type(value);
-        let fits = allowed.is_empty()
-            || allowed
-                .iter()
-                .any(|t| *t == found || (*t == "number" && found == "integer"));
-        if !fits {
+        if !fits(spec, found) {
             self.note(
                 schema,
                 path,
                 Problem::WrongType {
-                    expected: allowed.join(" or "),
+                    expected: types(spec).join(" or "),
                     found: found.into(),
                 },
             );
             return;
+        }
+        if let Some(found) = outside_format(spec, value) {
+            let expected = spec
+                .get("format")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let expected = expected.to_owned();
+            self.note(schema, path, Problem::WrongFormat { expected, found });
         }
         if let Some(values) = closed_enum(spec) {
             if !values.contains(value) {
@@ -420,6 +434,31 @@ fn types(schema: &Value) -> Vec<&'static str> {
     out
 }
 
+/// Whether a value of JSON type `found` fits the schema (an integer fits
+/// a number; a schema without types takes anything).
+fn fits(schema: &Value, found: &str) -> bool {
+    let allowed = types(schema);
+    allowed.is_empty()
+        || allowed
+            .iter()
+            .any(|t| *t == found || (*t == "number" && found == "integer"))
+}
+
+/// What `value` is when it does not fit the schema's format: an integer
+/// past `int32` is `int64`, a string that is not an RFC 3339 date-time is
+/// a `string` (the generated client decodes both strictly). Other formats
+/// are not checked.
+fn outside_format(schema: &Value, value: &Value) -> Option<String> {
+    let format = schema.get("format").and_then(Value::as_str)?;
+    let outside = match (format, value) {
+        ("int32", Value::Number(n)) => n.as_i64().and_then(|i| i32::try_from(i).ok()).is_none(),
+        ("date-time", Value::String(s)) => !infer::is_date_time(s),
+        _ => false,
+    };
+    let found = if format == "int32" { "int64" } else { "string" };
+    outside.then(|| found.to_owned())
+}
+
 fn type_name(t: &str) -> &'static str {
     match t {
         "integer" => "integer",
@@ -494,6 +533,7 @@ fn problem_key(problem: &Problem) -> String {
         Problem::NeverSeen => "never".into(),
         Problem::WrongType { found, .. } => format!("type:{found}"),
         Problem::UnexpectedNull => "null".into(),
+        Problem::WrongFormat { found, .. } => format!("format:{found}"),
         Problem::OutsideEnum { value } => format!("enum:{value}"),
         Problem::OmittedFieldPresent => "omitted".into(),
     }
@@ -560,6 +600,28 @@ mod tests {
             !format!("{got:?}").contains("hunter2"),
             "examples are masked"
         );
+    }
+
+    #[test]
+    fn values_outside_their_format_are_found() {
+        let got = findings(
+            "CoworkerTimePass",
+            json!({"Id": 1, "CoworkerId": 3_000_000_000_i64, "CreatedOn": "2025-01-31T09:30:00",
+                   "UpdatedOn": "2025-01-31T09:30:00Z"}),
+        );
+        let wrong = |field: &str, expected: &str, found: &str| {
+            got.iter().any(|f| {
+                f.field == field
+                    && f.problem
+                        == Problem::WrongFormat {
+                            expected: expected.into(),
+                            found: found.into(),
+                        }
+            })
+        };
+        assert!(wrong("CoworkerId", "int32", "int64"), "{got:?}");
+        assert!(wrong("CreatedOn", "date-time", "string"), "{got:?}");
+        assert!(!got.iter().any(|f| f.field == "UpdatedOn"), "{got:?}");
     }
 
     #[test]

@@ -97,7 +97,8 @@ fn apply_proposal(ctx: &Context, path: &Path, proposal: &Proposal) -> Result<Don
         apply_to(ctx, path, &proposal.overlay(overlay::TITLE))?;
     }
     for left in &proposal.left {
-        ctx.say(format!("drift: left to a person: {left}"));
+        // Names come from the server: control characters stay escaped.
+        ctx.say(format!("drift: left to a person: {}", left.escape_debug()));
     }
     Ok(if proposal.left.is_empty() {
         Done::Success
@@ -160,14 +161,18 @@ fn apply_to(ctx: &Context, path: &Path, overlay: &Value) -> Result<(), Failure> 
 }
 
 /// Writes `text` to `path` through a file beside it renamed over it, so a
-/// failure never leaves half a spec; the file keeps its permissions.
+/// failure never leaves half a spec; the file keeps its permissions, and a
+/// symbolic link stays one (its target is written).
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    let path = std::fs::canonicalize(path)?;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".nexudus-drift.tmp");
+    name.push(format!(".nexudus-drift-{}.tmp", std::process::id()));
     let temporary = path.with_file_name(name);
     let written = std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::set_permissions(&temporary, std::fs::metadata(path)?.permissions()))
-        .and_then(|()| std::fs::rename(&temporary, path));
+        .and_then(|()| {
+            std::fs::set_permissions(&temporary, std::fs::metadata(&path)?.permissions())
+        })
+        .and_then(|()| std::fs::rename(&temporary, &path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
@@ -265,6 +270,9 @@ fn describe(problem: &Problem) -> (&'static str, String) {
             ("wrong type", format!("{found}, spec says {expected}"))
         }
         Problem::UnexpectedNull => ("unexpected null", String::new()),
+        Problem::WrongFormat { expected, found } => {
+            ("wrong format", format!("{found}, spec says {expected}"))
+        }
         Problem::OutsideEnum { value } => ("outside enum", value.clone()),
         Problem::OmittedFieldPresent => ("omitted in listings", "but present".to_owned()),
         // Problem is non-exhaustive: a kind added later still prints.

@@ -57,6 +57,28 @@ impl Seen {
         }
     }
 
+    /// Adds what `other` saw.
+    pub fn merge(&mut self, other: &Seen) {
+        self.values += other.values;
+        self.nulls += other.nulls;
+        self.types.extend(other.types.iter().copied());
+        self.range = match (self.range, other.range) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (mine, theirs) => mine.or(theirs),
+        };
+        self.strings += other.strings;
+        self.date_times += other.date_times;
+        if let Some(items) = &other.items {
+            self.items.get_or_insert_with(Box::default).merge(items);
+        }
+    }
+
+    /// Whether an integer seen does not fit an `int32`.
+    pub fn beyond_int32(&self) -> bool {
+        self.range
+            .is_some_and(|(lo, hi)| lo < i128::from(i32::MIN) || hi > i128::from(i32::MAX))
+    }
+
     /// The property schema these values imply: one JSON type (integers and
     /// numbers together are numbers), `format` `int32`/`int64` from the
     /// range, `double` for non-integral numbers, `date-time` when every
@@ -89,10 +111,12 @@ impl Seen {
     fn describe(&self, kind: &str, schema: &mut Map<String, Value>) -> Option<()> {
         match kind {
             "integer" => {
-                let fits = self.range.is_none_or(|(lo, hi)| {
-                    lo >= i128::from(i32::MIN) && hi <= i128::from(i32::MAX)
-                });
-                schema.insert("format".into(), if fits { "int32" } else { "int64" }.into());
+                let format = if self.beyond_int32() {
+                    "int64"
+                } else {
+                    "int32"
+                };
+                schema.insert("format".into(), format.into());
             }
             "number" => {
                 schema.insert("format".into(), "double".into());
@@ -119,7 +143,7 @@ impl Seen {
 /// Whether `text` is an RFC 3339 date-time, as OpenAPI's `date-time`
 /// means. One without an offset (`2025-01-31T09:30:00`) is not: the
 /// generated client decodes `date-time` as an instant, and would refuse it.
-fn is_date_time(text: &str) -> bool {
+pub(super) fn is_date_time(text: &str) -> bool {
     DateTime::parse_from_rfc3339(text).is_ok()
 }
 

@@ -11,12 +11,12 @@
 //! to find out, so such fields are only named. Values are never copied,
 //! only their shapes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
-use super::{nullable, properties, resolve, spec_schemas, types, DriftCheck, Problem, Seen};
+use super::{fits, nullable, properties, resolve, spec_schemas, types, DriftCheck, Problem, Seen};
 
 /// What a [`Change`] does to its property.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,29 +66,136 @@ impl DriftCheck {
             date,
             ..Proposal::default()
         };
-        for ((schema, field), seen) in &self.fields {
+        let mut covered = BTreeSet::new();
+        for (schema, field) in self.fields.keys() {
             let Some(declared) = spec_schemas().get(schema) else {
                 continue;
             };
+            // A full record and its listing record show the same field:
+            // types are inferred from both, since the full records read
+            // are a sample of the listed ones.
+            let seen = self.seen_in_both(schema, field);
+            let before = (proposal.changes.len(), proposal.left.len());
             match properties(declared).get(field) {
-                None => proposal.add(schema, field, seen),
-                Some(spec) => proposal.update(schema, field, spec, seen),
+                None => proposal.add(schema, field, &seen),
+                Some(spec) => proposal.update(schema, field, spec, &seen),
+            }
+            if before != (proposal.changes.len(), proposal.left.len()) {
+                covered.insert((schema.clone(), field.clone()));
             }
         }
         for finding in self.findings() {
-            let top = self
-                .fields
-                .contains_key(&(finding.schema.clone(), finding.field.clone()));
+            if covered.contains(&(finding.schema.clone(), finding.field.clone())) {
+                continue;
+            }
             let why = match &finding.problem {
                 Problem::NeverSeen => "declared but never seen; kept (the sample may hold none)",
                 Problem::OutsideEnum { .. } => "a value outside the enum; extend it by hand",
-                _ if !top => "nested or unplaced; describe it by hand",
-                _ => continue,
+                _ => "nested or unplaced; describe it by hand",
             };
             proposal.leave(&finding.schema, &finding.field, why);
         }
         proposal
     }
+
+    /// What `field` was seen with in `schema` and in its partner (the
+    /// listing record of a full record, or the full record of a listing).
+    fn seen_in_both(&self, schema: &str, field: &str) -> Seen {
+        let partner = match schema.strip_suffix("ListItem") {
+            Some(full) => full.to_owned(),
+            None => format!("{schema}ListItem"),
+        };
+        let mut seen = Seen::default();
+        for name in [schema, partner.as_str()] {
+            if let Some(other) = self.fields.get(&(name.to_owned(), field.to_owned())) {
+                seen.merge(other);
+            }
+        }
+        seen
+    }
+}
+
+/// What the values seen call for in a declared property.
+enum Adjust {
+    /// Nothing: they fit.
+    Nothing,
+    /// Keys to set and keys to remove.
+    Change(Map<String, Value>, Vec<String>),
+    /// Only a person can say, for this reason.
+    Leave(String),
+}
+
+/// Keys a property loses when its type changes: they describe the old one.
+const OF_THE_OLD_TYPE: [&str; 15] = [
+    "format",
+    "items",
+    "properties",
+    "additionalProperties",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "default",
+];
+
+/// The change of the property `spec` its values `seen` call for: a new
+/// type when they do not fit, a wider format (`int64`, or no `date-time`)
+/// when they overflow it, `nullable` when nulls came.
+fn adjust(spec: &Value, seen: &Seen) -> Adjust {
+    let declared = resolve(spec);
+    let retype = !seen.types.iter().all(|found| fits(declared, found));
+    let null = seen.nulls > 0 && !nullable(declared);
+    let format = declared.get("format").and_then(Value::as_str);
+    let wide = format == Some("int32") && seen.beyond_int32();
+    let not_instants = format == Some("date-time") && seen.date_times < seen.strings;
+    if !retype && !null && !wide && !not_instants {
+        return Adjust::Nothing;
+    }
+    // A $ref or a union cannot take keys beside it (OpenAPI 3.0 ignores
+    // them): such a property is for a person.
+    if spec.get("$ref").is_some() || types(spec).len() > 1 {
+        return Adjust::Leave("a $ref or a union; change it by hand".into());
+    }
+    let (mut set, mut remove) = (Map::new(), Vec::new());
+    if retype {
+        let Some(inferred) = seen.schema() else {
+            return Adjust::Leave(several(seen));
+        };
+        let gone = OF_THE_OLD_TYPE.iter().filter(|k| spec.get(**k).is_some());
+        remove.extend(
+            gone.filter(|k| !inferred.contains_key(**k))
+                .map(|k| k.to_string()),
+        );
+        set = inferred;
+        set.remove("nullable");
+    } else if wide {
+        set.insert("format".into(), "int64".into());
+    } else if not_instants {
+        remove.push("format".into());
+    }
+    if null {
+        set.insert("nullable".into(), true.into());
+    }
+    Adjust::Change(set, remove)
+}
+
+/// Whether a name can be a key of the spec as it is: a plain identifier
+/// that no YAML reader takes for anything but a string (not `yes`, `on`,
+/// `null`, `<<`, `1_000`, ...). Other names are left to a person.
+fn plain_key(name: &str) -> bool {
+    const WORDS: [&str; 9] = ["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
+    let identifier = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    identifier && !WORDS.contains(&name.to_ascii_lowercase().as_str())
 }
 
 impl Proposal {
@@ -98,15 +205,29 @@ impl Proposal {
     }
 
     /// `field`, undeclared in `schema`, added with the inferred schema (or,
-    /// in a listing record, the full record's property).
+    /// in a listing record, the full record's property, adjusted to what
+    /// the listing sent).
     fn add(&mut self, schema: &str, field: &str, seen: &Seen) {
+        if !plain_key(field) {
+            let why = "a name YAML tools may read as something else; add it by hand";
+            return self.leave(schema, &field.escape_debug().to_string(), why);
+        }
         let full = schema
             .strip_suffix("ListItem")
             .and_then(|full| spec_schemas().get(full))
             .and_then(|full| properties(full).get(field).cloned());
         let property = match (full, seen.schema()) {
-            (Some(Value::Object(full)), _) => full,
-            (_, Some(mut inferred)) => {
+            (Some(full), _) => match adjust(&full, seen) {
+                Adjust::Nothing => full.as_object().cloned().unwrap_or_default(),
+                Adjust::Change(set, remove) => {
+                    let mut property = full.as_object().cloned().unwrap_or_default();
+                    remove.iter().for_each(|key| drop(property.remove(key)));
+                    property.extend(set);
+                    property
+                }
+                Adjust::Leave(why) => return self.leave(schema, field, &why),
+            },
+            (None, Some(mut inferred)) => {
                 let note = format!(
                     "Inferred by `nexudus drift` from {} samples on {}; not in the API's documentation.",
                     seen.values, self.date
@@ -114,7 +235,7 @@ impl Proposal {
                 inferred.insert("description".into(), note.into());
                 inferred
             }
-            (_, None) => return self.leave(schema, field, &several(seen)),
+            (None, None) => return self.leave(schema, field, &several(seen)),
         };
         let bodies = ["Create", "Update"].map(|body| format!("{schema}{body}"));
         for body in bodies.iter().filter(|b| spec_schemas().contains_key(*b)) {
@@ -123,50 +244,16 @@ impl Proposal {
         self.push(schema, field, ChangeKind::Add(property));
     }
 
-    /// `field`, declared in `schema` as `spec`, retyped when its values
-    /// did not fit and made nullable when nulls came.
+    /// `field`, declared in `schema` as `spec`, changed as its values call
+    /// for (see [`adjust`]).
     fn update(&mut self, schema: &str, field: &str, spec: &Value, seen: &Seen) {
-        let fits = |found: &&str| {
-            let allowed = types(resolve(spec));
-            allowed.is_empty()
-                || allowed
-                    .iter()
-                    .any(|t| t == found || (*t == "number" && *found == "integer"))
-        };
-        let retype = !seen.types.iter().all(fits);
-        let null = seen.nulls > 0 && !nullable(resolve(spec));
-        if !retype && !null {
-            return;
-        }
-        // A $ref or a union cannot take keys beside it (OpenAPI 3.0
-        // ignores them): such a property is for a person.
-        let plain = spec.get("$ref").is_none() && types(spec).len() <= 1;
-        if !plain {
-            return self.leave(schema, field, "a $ref or a union; change it by hand");
-        }
-        let (mut set, mut remove) = (Map::new(), Vec::new());
-        if retype {
-            let Some(inferred) = seen.schema() else {
-                return self.leave(schema, field, &several(seen));
-            };
-            for key in [
-                "format",
-                "items",
-                "properties",
-                "additionalProperties",
-                "enum",
-            ] {
-                if spec.get(key).is_some() && !inferred.contains_key(key) {
-                    remove.push(key.to_owned());
-                }
+        match adjust(spec, seen) {
+            Adjust::Nothing => {}
+            Adjust::Change(set, remove) => {
+                self.push(schema, field, ChangeKind::Update { set, remove })
             }
-            set = inferred;
-            set.remove("nullable");
+            Adjust::Leave(why) => self.leave(schema, field, &why),
         }
-        if null {
-            set.insert("nullable".into(), true.into());
-        }
-        self.push(schema, field, ChangeKind::Update { set, remove });
     }
 
     fn push(&mut self, schema: &str, field: &str, kind: ChangeKind) {
@@ -294,8 +381,11 @@ mod tests {
             panic!("{p:?}")
         };
         assert_eq!(colour["type"], "string");
+        // Inferred from the full records and the listings together: the
+        // listing's null makes the full record's property nullable too.
+        assert_eq!(colour.get("nullable"), Some(&json!(true)));
         let note = colour["description"].as_str().unwrap_or_default();
-        assert!(note.contains("1 samples on 2026-12-07"), "{note}");
+        assert!(note.contains("2 samples on 2026-12-07"), "{note}");
         let Some(ChangeKind::Add(listed)) = change(&p, "TimePassListItem", "Colour") else {
             panic!("{p:?}")
         };
@@ -354,7 +444,10 @@ mod tests {
                 "CoworkerTimePass",
                 json!({"Id": 1, "CoworkerId": "12", "New": 1}),
             ),
-            ("ProductTimePass", json!({"Id": 1, "odd name": true})),
+            (
+                "ProductTimePass",
+                json!({"Id": 1, "Wide": 3_000_000_000_i64}),
+            ),
         ]);
         let overlay = p.overlay("Drift");
         assert_eq!(overlay["overlay"], "1.0.0");
@@ -376,7 +469,57 @@ mod tests {
         let update = &overlay["actions"][1]["update"];
         assert_eq!(update["CoworkerId"], json!({"type": "string"}));
         assert_eq!(update["New"]["format"], "int32");
-        assert!(overlay["actions"][2]["update"].get("odd name").is_some());
+        assert_eq!(overlay["actions"][2]["update"]["Wide"]["format"], "int64");
+    }
+
+    #[test]
+    fn names_a_yaml_reader_could_misread_are_left_to_a_person() {
+        let odd = [
+            "odd name",
+            "yes",
+            "On",
+            "<<",
+            "1_000",
+            "a\nb",
+            "Businesses[]",
+        ];
+        let mut record = json!({"Id": 1});
+        for name in odd {
+            record[name] = json!(true);
+        }
+        let p = proposal(&[("ProductTimePass", record)]);
+        assert!(p.changes.is_empty(), "{p:?}");
+        let misread = p.left.iter().filter(|l| l.contains(": a name YAML tools"));
+        assert_eq!(misread.count(), odd.len(), "{:?}", p.left);
+        assert!(p
+            .left
+            .iter()
+            .any(|l| l.starts_with("ProductTimePass.a\\nb: a name")));
+    }
+
+    #[test]
+    fn overflowing_formats_are_widened() {
+        let p = proposal(&[
+            (
+                "CoworkerTimePass",
+                json!({"Id": 1, "CoworkerId": 3_000_000_000_i64}),
+            ),
+            (
+                "CoworkerTimePass",
+                json!({"Id": 2, "CreatedOn": "yesterday"}),
+            ),
+        ]);
+        let set = |pairs: Value| pairs.as_object().cloned().unwrap_or_default();
+        let wide = ChangeKind::Update {
+            set: set(json!({"format": "int64"})),
+            remove: vec![],
+        };
+        assert_eq!(change(&p, "CoworkerTimePass", "CoworkerId"), Some(&wide));
+        let text = ChangeKind::Update {
+            set: Map::new(),
+            remove: vec!["format".into()],
+        };
+        assert_eq!(change(&p, "CoworkerTimePass", "CreatedOn"), Some(&text));
     }
 
     #[test]

@@ -288,24 +288,21 @@ impl Doc {
             let indent = self.children_indent(body).unwrap_or(entry.indent + 2);
             let mut child_path = path.to_vec();
             child_path.push(key.clone());
-            match self.find(body, indent, key) {
-                Some(child) if value.is_object() && !child.inline => {
-                    let Value::Object(inner) = value else {
-                        continue;
-                    };
+            match (self.find(body, indent, key), value) {
+                (Some(child), Value::Object(inner)) if !child.inline => {
                     self.merge(&child_path, inner)?;
                 }
-                Some(child) if value.is_array() && !child.inline => {
+                (Some(child), Value::Array(_)) if !child.inline => {
                     return Err(format!(
                         "`{}` is a list; merging lists is left to a person",
                         child_path.join(".")
                     ));
                 }
-                Some(child) => {
+                (Some(child), _) => {
                     let lines = render(key, value, indent)?;
                     self.lines.splice(child.line..child.end, lines);
                 }
-                None => {
+                (None, _) => {
                     let lines = render(key, value, indent)?;
                     self.lines.splice(entry.end..entry.end, lines);
                 }
