@@ -121,6 +121,12 @@ fn other_command(top: &clap::ArgMatches, cli: Cli) -> Result<Invocation, clap::E
         }
         Command::Tap(mut args) => {
             args.api = before.then(args.api);
+            if args.api.output.is_some() || !args.api.columns.is_empty() {
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "`tap` writes Singer messages; -o and --columns do not apply to it",
+                ));
+            }
             Invocation::Tap(args)
         }
         Command::Drift(mut args) => {

@@ -113,10 +113,27 @@ pub async fn run(args: &Args, color: bool) -> Result<Done, Failure> {
     let mut out = Messages::new(BufWriter::new(std::io::stdout()));
     tokio::select! {
         result = tap(&ctx, &connection.client, &input, &mut out) => result.map(|()| Done::Success),
-        _ = tokio::signal::ctrl_c() => {
+        _ = stopped() => {
             Err(Failure::interrupted().hint("run again with the last STATE the target kept"))
         }
     }
+}
+
+/// Ctrl-C, or SIGTERM (how runners such as Meltano cancel a tap): either
+/// ends the run at an await point, with whole messages written.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Emits every chosen stream.
@@ -137,7 +154,19 @@ async fn tap(
             emitted: 0,
             deleted: 0,
         };
+        let unknown = state.bookmarks.get(name).is_some_and(|b| b.ids.is_none());
+        if stream.deletes && unknown {
+            ctx.say(format!(
+                "warning: {name}: the state holds no Ids; records deleted before this run are not detected"
+            ));
+        }
         let result = stream.emit(client, &mut state, out).await;
+        // A reader that went away is no error to report (exit 0).
+        if let Err(failure) = &result {
+            if failure.is_closed_pipe() {
+                return result;
+            }
+        }
         ctx.say(format!(
             "{name}: {} records, {} deleted in {:.1} s, {} requests{}",
             stream.emitted,
@@ -190,7 +219,12 @@ impl Stream<'_> {
             Method::Incremental => bookmark.checkpoint.clone(),
             Method::FullTable => Checkpoint::default(),
         };
-        let mut known = bookmark.id_set();
+        // Expanded only when deletes are emitted: a state's ranges may
+        // stand for millions of Ids.
+        let mut known = match self.deletes {
+            true => bookmark.id_set(),
+            false => BTreeSet::new(),
+        };
         let mut reader = Reader::new(client, chosen.resource, &since);
         let mut checkpoint = since;
         while let Some(batch) = reader.next().await? {
@@ -202,7 +236,14 @@ impl Stream<'_> {
                 out.record(name, self.selected(record), &extracted)?;
                 self.emitted += 1;
             }
-            self.deleted(&batch.vanished, &mut known, out)?;
+            // Only records the target got: a deleted record's message has
+            // no other field, and would make an empty row of an Id never sent.
+            let vanished: Vec<i32> = batch
+                .vanished
+                .into_iter()
+                .filter(|id| known.contains(id))
+                .collect();
+            self.deleted(&vanished, &mut known, out)?;
             checkpoint = batch.checkpoint;
             self.bookmark(state, &checkpoint, &known);
             out.state(state)?;
@@ -263,9 +304,16 @@ impl Stream<'_> {
     /// The stream's bookmark in `state`: the checkpoint, and the Ids
     /// when deletes are emitted.
     fn bookmark(&self, state: &mut State, checkpoint: &Checkpoint, known: &BTreeSet<i32>) {
+        // Without deletes the Ids the state came with stay, so that turning
+        // deletes on later still knows what the target holds.
+        let kept = || state.bookmarks.get(self.name()).and_then(|b| b.ids.clone());
         let bookmark = Bookmark {
             checkpoint: checkpoint.clone(),
-            ids: self.deletes.then(|| state::ranges(known)),
+            ids: if self.deletes {
+                Some(state::ranges(known))
+            } else {
+                kept()
+            },
         };
         state.bookmarks.insert(self.name().to_owned(), bookmark);
     }

@@ -187,8 +187,12 @@ fn selected(entry: &Entry) -> Result<Option<bool>, String> {
 /// An entry's fields and replication method.
 fn chosen(entry: &Entry, resource: Resource) -> Result<Chosen, String> {
     let name = resource.spec().name;
-    let text = |key: &str| top(entry).and_then(|m| m.get(key)).and_then(Value::as_str);
-    let method = text("replication-method").or(entry.replication_method.as_deref());
+    let text = |key: &str| match top(entry).and_then(|m| m.get(key)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(format!("{name}: {key} is {other}, not a string")),
+    };
+    let method = text("replication-method")?.or(entry.replication_method.as_deref());
     let method = match method {
         None | Some("INCREMENTAL") => Method::Incremental,
         Some("FULL_TABLE") => Method::FullTable,
@@ -198,7 +202,7 @@ fn chosen(entry: &Entry, resource: Resource) -> Result<Chosen, String> {
             ))
         }
     };
-    if let Some(key) = text("replication-key").filter(|k| *k != REPLICATION_KEY) {
+    if let Some(key) = text("replication-key")?.filter(|k| *k != REPLICATION_KEY) {
         return Err(format!(
             "{name}: replication-key {key:?}: only {REPLICATION_KEY} is valid"
         ));
@@ -208,7 +212,15 @@ fn chosen(entry: &Entry, resource: Resource) -> Result<Chosen, String> {
         let [properties, field] = m.breadcrumb.as_slice() else {
             continue;
         };
-        let off = m.metadata.get("selected") == Some(&Value::Bool(false));
+        let off = match m.metadata.get("selected") {
+            None | Some(Value::Null) | Some(Value::Bool(true)) => false,
+            Some(Value::Bool(false)) => true,
+            Some(other) => {
+                return Err(format!(
+                    "{name}.{field}: selected is {other}, not true or false"
+                ))
+            }
+        };
         if properties == "properties" && off && ![KEY, REPLICATION_KEY].contains(&field.as_str()) {
             chosen.fields.remove(field.as_str());
         }
@@ -265,6 +277,8 @@ mod tests {
             r#"{"streams":[{"stream":"timepasses","metadata":[{"breadcrumb":[],"metadata":{"selected":"yes"}}]}]}"#,
             r#"{"streams":[{"stream":"timepasses","metadata":[{"breadcrumb":[],"metadata":{"replication-key":"Id"}}]}]}"#,
             r#"{"streams":[{}]}"#,
+            r#"{"streams":[{"stream":"timepasses","metadata":[{"breadcrumb":[],"metadata":{"replication-method":5}}]}]}"#,
+            r#"{"streams":[{"stream":"timepasses","metadata":[{"breadcrumb":["properties","Name"],"metadata":{"selected":"false"}}]}]}"#,
         ] {
             assert!(parse(text).is_err(), "{text}");
         }

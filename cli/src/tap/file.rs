@@ -17,9 +17,11 @@ pub fn read<T: DeserializeOwned>(what: &str, path: &Path) -> Result<T, Failure> 
     let mut json = serde_json::Deserializer::from_str(&text);
     let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
         let at = e.path().to_string();
-        let problem = e.into_inner();
+        // serde names the value it refused: in a config file that may be
+        // a password, so values are left out.
+        let problem = without_values(&e.into_inner().to_string());
         match at.as_str() {
-            "." | "" => bad(what, path, problem.to_string()),
+            "." | "" => bad(what, path, problem),
             _ => bad(what, path, format!("{at}: {problem}")),
         }
     })?;
@@ -28,7 +30,42 @@ pub fn read<T: DeserializeOwned>(what: &str, path: &Path) -> Result<T, Failure> 
     Ok(value)
 }
 
+/// serde's message without the value it refused (`invalid type: integer
+/// \`12345678\`, ...`: a password, maybe); names of fields it quotes stay.
+pub fn without_values(message: &str) -> String {
+    if !message.starts_with("invalid ") {
+        return message.to_owned();
+    }
+    let mut parts = message.splitn(3, '`');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(before), Some(_value), Some(after)) => format!("{before}…{after}"),
+        _ => message.to_owned(),
+    }
+}
+
 /// The usage error of a bad `what` file at `path`.
 pub fn bad(what: &str, path: &Path, problem: impl std::fmt::Display) -> Failure {
     Failure::usage(format!("{what} file {}: {problem}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_value_is_not_repeated() {
+        let dir = std::env::temp_dir().join(format!("nexudus-tap-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.json");
+        std::fs::write(&path, r#"{"password": 12345678}"#).unwrap();
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Config {
+            password: String,
+        }
+        let message = format!("{:?}", read::<Config>("config", &path).unwrap_err());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(message.contains("password: invalid type"), "{message}");
+        assert!(!message.contains("12345678"), "{message}");
+    }
 }

@@ -49,7 +49,12 @@ fn property(field: &FieldSpec) -> Value {
         Kind::Number => (&["number"], None),
         Kind::Boolean => (&["boolean"], None),
         Kind::Text => (&["string"], None),
-        Kind::DateTime | Kind::FilterDate => (&["string"], Some("date-time")),
+        // Only what the spec says is a date-time: the legacy date fields
+        // are text the server writes as it likes (with no zone, or a date).
+        Kind::DateTime | Kind::FilterDate => (
+            &["string"],
+            (field.format == "date-time").then_some("date-time"),
+        ),
         // The spec's lists and objects.
         Kind::Json => (&["array", "object"], None),
     };
@@ -78,6 +83,9 @@ mod tests {
         let p = &schema["properties"];
         assert_eq!(p["Id"]["type"], json!(["integer"]));
         assert_eq!(p["UpdatedOn"]["format"], json!("date-time"));
+        // A legacy date is text in the spec, whatever shape it has.
+        assert_eq!(p["UsedDate"]["type"], json!(["null", "string"]));
+        assert!(p["UsedDate"].get("format").is_none(), "{}", p["UsedDate"]);
         assert_eq!(p["Price"]["type"], json!(["null", "number"]));
         assert_eq!(
             p["CustomFields"]["type"],

@@ -19,8 +19,9 @@ use crate::failure::Failure;
 const MINUTE: &str = "%Y-%m-%dT%H:%M";
 
 /// The most Ids a state's ranges may stand for: a bound on what a damaged
-/// or hostile file can make the tap allocate.
-const MAX_IDS: u64 = 50_000_000;
+/// or hostile file can make the tap allocate and scan (each 100 Ids are a
+/// request of the deletes scan).
+const MAX_IDS: u64 = 5_000_000;
 
 /// A state value: a bookmark per stream. Other keys (`currently_syncing`)
 /// are read and dropped.
@@ -47,9 +48,16 @@ impl State {
     /// The state file at `path`, checked; streams it names that are not
     /// resources are dropped, each with a warning in the list returned.
     pub fn load(path: &Path) -> Result<(State, Vec<String>), Failure> {
-        let mut state: State = file::read("state", path)?;
+        // Bookmarks are read as JSON first, so that one of a stream that
+        // is not this tap's is dropped whatever its shape.
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(default)]
+            bookmarks: BTreeMap<String, serde_json::Value>,
+        }
+        let mut raw: Raw = file::read("state", path)?;
         let mut warnings = Vec::new();
-        state.bookmarks.retain(|name, _| {
+        raw.bookmarks.retain(|name, _| {
             let known = Resource::ALL.iter().any(|r| r.spec().name == name);
             if !known {
                 warnings.push(format!(
@@ -59,10 +67,13 @@ impl State {
             }
             known
         });
-        for (name, bookmark) in &state.bookmarks {
-            bookmark
-                .check()
-                .map_err(|p| file::bad("state", path, format!("bookmarks.{name}: {p}")))?;
+        let mut state = State::default();
+        for (name, value) in raw.bookmarks {
+            let bad = |p: String| file::bad("state", path, format!("bookmarks.{name}: {p}"));
+            let bookmark: Bookmark = serde_json::from_value(value)
+                .map_err(|e| bad(file::without_values(&e.to_string())))?;
+            bookmark.check().map_err(bad)?;
+            state.bookmarks.insert(name, bookmark);
         }
         Ok((state, warnings))
     }
@@ -124,6 +135,37 @@ mod tests {
         };
         assert_eq!(bookmark.id_set(), ids);
         assert!(bookmark.check().is_ok());
+    }
+
+    fn load(text: &str) -> Result<(State, Vec<String>), Failure> {
+        let dir = std::env::temp_dir().join(format!("nexudus-tap-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "{:x}.json",
+            text.len() * 31 + text.bytes().map(usize::from).sum::<usize>()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let loaded = State::load(&path);
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    #[test]
+    fn a_bookmark_of_another_stream_is_dropped_whatever_its_shape() {
+        let text = r#"{"bookmarks":{"users":"2020-01-01","timepasses":{"updated_since":"2025-01-02T03:04"}}}"#;
+        let (state, warnings) = load(text).unwrap();
+        assert_eq!(state.bookmarks.len(), 1);
+        assert!(
+            warnings[0].contains("\"users\" is not one of this tap's"),
+            "{warnings:?}"
+        );
+        let bad = load(r#"{"bookmarks":{"timepasses":{"updated_since":12345678}}}"#);
+        let message = format!("{:?}", bad.err());
+        assert!(message.contains("bookmarks.timepasses"), "{message}");
+        assert!(
+            !message.contains("12345678"),
+            "no value is repeated: {message}"
+        );
     }
 
     #[test]
