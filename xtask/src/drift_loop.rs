@@ -114,13 +114,15 @@ fn snapshots(ws: &Workspace, copy: &Workspace) -> Result {
         .env("INSTA_UPDATE", "always")
         .env("INSTA_FORCE_PASS", "1")
         .env_remove("CI")
+        // The features of the workspace's test build, so that the seeded
+        // dependencies are fresh and only the library and the test compile.
         .args([
             "test",
-            "--package",
-            "nexudus-timepasses",
-            "--test",
-            "surface",
-        ]);
+            "--workspace",
+            "--features",
+            "nexudus-timepasses/stand-in",
+        ])
+        .args(["--test", "surface"]);
     process::run_within(&mut cmd, &ws.root, TEST_TIMEOUT)?;
     let file = copy
         .root
