@@ -219,9 +219,7 @@ impl DriftCheck {
             );
             return;
         };
-        let omitted = schema
-            .strip_suffix("ListItem")
-            .and_then(|full| spec_schemas().get(full))
+        let omitted = full_record_of(schema)
             .map(|full| {
                 properties(full)
                     .keys()
@@ -392,6 +390,14 @@ fn spec_schemas() -> &'static Map<String, Value> {
             })
             .unwrap_or_default()
     })
+}
+
+/// The full record schema of a listing record schema (`TimePass` of
+/// `TimePassListItem`); `None` for any other schema.
+fn full_record_of(listing: &str) -> Option<&'static Value> {
+    listing
+        .strip_suffix("ListItem")
+        .and_then(|full| spec_schemas().get(full))
 }
 
 /// A schema with a `$ref` followed (one level is all the spec uses).

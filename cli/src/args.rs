@@ -216,11 +216,11 @@ pub struct ApiArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: Option<u32>,
     /// Requests in flight at once when streaming pages [default: 4].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(CONCURRENCY))]
     pub concurrency: Option<u16>,
     /// Retries of a request that was throttled or met a passing failure
     /// (0: none) [default: 3].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(RETRIES))]
     pub retries: Option<u32>,
     /// Client-side pacing of reads, per minute (0: none; the server's
     /// throttling still applies) [default: 120, none with --demo].
@@ -261,6 +261,11 @@ impl ApiArgs {
         }
     }
 }
+
+/// The values `--concurrency` takes (and the tap config's `concurrency`).
+pub const CONCURRENCY: std::ops::RangeInclusive<i64> = 1..=64;
+/// The values `--retries` takes (and the tap config's `retries`).
+pub const RETRIES: std::ops::RangeInclusive<i64> = 0..=20;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

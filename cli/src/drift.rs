@@ -132,22 +132,23 @@ fn print(text: &str) -> Result<(), Failure> {
         .map_err(Failure::output)
 }
 
+/// The text of a file the command was given.
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
+}
+
 /// A reviewed overlay file, as JSON.
 fn read_overlay(path: &Path) -> Result<Value, Failure> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
-    serde_yaml::from_str(&text)
-        .map_err(|e| Failure::usage(format!("{shown} is not a YAML overlay: {e}")))
+    serde_yaml::from_str(&read(path)?)
+        .map_err(|e| Failure::usage(format!("{} is not a YAML overlay: {e}", path.display())))
 }
 
 /// Applies `overlay` to the spec file at `path` in place; the file is left
 /// as it was when the change cannot be placed.
 fn apply_to(ctx: &Context, path: &Path, overlay: &Value) -> Result<(), Failure> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read {shown}: {e}")))?;
-    let edited = apply::apply(&text, overlay)
+    let edited = apply::apply(&read(path)?, overlay)
         .map_err(|e| Failure::usage(format!("{shown}: {e}; the file is unchanged")))?;
     let unwritten = |e| Failure::new(code::OTHER, format!("cannot write {shown}: {e}"));
     replace(path, &edited).map_err(unwritten)?;

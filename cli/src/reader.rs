@@ -13,6 +13,11 @@ use serde_json::Value;
 
 use crate::failure::Failure;
 
+/// Where the fields of a record that the spec does not describe go: a
+/// table column of `nexudus sync` and a property of `nexudus tap`'s
+/// records (a JSON object; null when there are none).
+pub const EXTRA: &str = "extra";
+
 /// One listing batch, read whole.
 pub struct Batch {
     /// Ids the listing batch held.

@@ -21,7 +21,7 @@ use serde_json::Value;
 use serde_yaml::Value as Yaml;
 use tokio::process::Command;
 
-use common::{start, BIN};
+use common::{start, venv_tool, BIN};
 
 /// The project's spec, as the copies in these tests start.
 const SPEC: &str = include_str!("../../openapi.yaml");
@@ -48,21 +48,7 @@ async fn run(mut cmd: Command) -> Output {
 
 /// The pinned oas-patch of the xtask's Python tools.
 fn oas_patch() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = if cfg!(windows) {
-        target.join("xtask-venv/Scripts/oas-patch.exe")
-    } else {
-        target.join("xtask-venv/bin/oas-patch")
-    };
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo xtask lint` (or `cargo xtask check`) installs the pinned \
-         Python tools, oas-patch among them",
-        bin.display()
-    );
-    bin
+    venv_tool("xtask-venv", "oas-patch", "cargo xtask lint")
 }
 
 /// A proxy in front of `upstream` that sends every CoworkerTimePass's

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use common::{client, server_data, start, BIN};
+use common::{client, server_data, start, venv_tool, BIN};
 
 const STREAMS: [&str; 3] = ["timepasses", "coworkertimepasses", "producttimepasses"];
 /// No single run of the tap or the target may take longer than this.
@@ -39,21 +39,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// The pinned target's executable; a clear failure when it is missing.
 fn target_jsonl() -> PathBuf {
-    let target_dir = Path::new(BIN)
-        .parent()
-        .and_then(Path::parent)
-        .expect("the binary sits in <target dir>/<profile>/");
-    let exe = target_dir
-        .join("singer-venv")
-        .join("bin")
-        .join("target-jsonl");
-    assert!(
-        exe.is_file(),
-        "the Singer target is not installed at {}: run `cargo xtask singer` (with the same \
-         CARGO_TARGET_DIR), or `cargo xtask check`, which installs it before the tests",
-        exe.display()
-    );
-    exe
+    venv_tool("singer-venv", "target-jsonl", "cargo xtask singer")
 }
 
 /// A config file in `dir` for `server` (pages of 7, no pacing), with

@@ -16,7 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
-use super::{fits, nullable, properties, resolve, spec_schemas, types, DriftCheck, Problem, Seen};
+use super::{
+    fits, full_record_of, nullable, properties, resolve, spec_schemas, types, DriftCheck, Problem,
+    Seen,
+};
 
 /// What a [`Change`] does to its property.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,12 +78,15 @@ impl DriftCheck {
             // types are inferred from both, since the full records read
             // are a sample of the listed ones.
             let seen = self.seen_in_both(schema, field);
-            let before = (proposal.changes.len(), proposal.left.len());
-            match properties(declared).get(field) {
-                None => proposal.add(schema, field, &seen),
+            // An undeclared field is always added or left to a person.
+            let covers = match properties(declared).get(field) {
+                None => {
+                    proposal.add(schema, field, &seen);
+                    true
+                }
                 Some(spec) => proposal.update(schema, field, spec, &seen),
-            }
-            if before != (proposal.changes.len(), proposal.left.len()) {
+            };
+            if covers {
                 covered.insert((schema.clone(), field.clone()));
             }
         }
@@ -212,21 +218,20 @@ impl Proposal {
             let why = "a name YAML tools may read as something else; add it by hand";
             return self.leave(schema, &field.escape_debug().to_string(), why);
         }
-        let full = schema
-            .strip_suffix("ListItem")
-            .and_then(|full| spec_schemas().get(full))
-            .and_then(|full| properties(full).get(field).cloned());
+        let full = full_record_of(schema).and_then(|full| properties(full).get(field).cloned());
         let property = match (full, seen.schema()) {
-            (Some(full), _) => match adjust(&full, seen) {
-                Adjust::Nothing => full.as_object().cloned().unwrap_or_default(),
-                Adjust::Change(set, remove) => {
-                    let mut property = full.as_object().cloned().unwrap_or_default();
-                    remove.iter().for_each(|key| drop(property.remove(key)));
-                    property.extend(set);
-                    property
+            (Some(full), _) => {
+                let mut property = full.as_object().cloned().unwrap_or_default();
+                match adjust(&full, seen) {
+                    Adjust::Nothing => {}
+                    Adjust::Change(set, remove) => {
+                        remove.iter().for_each(|key| drop(property.remove(key)));
+                        property.extend(set);
+                    }
+                    Adjust::Leave(why) => return self.leave(schema, field, &why),
                 }
-                Adjust::Leave(why) => return self.leave(schema, field, &why),
-            },
+                property
+            }
             (None, Some(mut inferred)) => {
                 let note = format!(
                     "Inferred by `nexudus drift` from {} samples on {}; not in the API's documentation.",
@@ -245,15 +250,16 @@ impl Proposal {
     }
 
     /// `field`, declared in `schema` as `spec`, changed as its values call
-    /// for (see [`adjust`]).
-    fn update(&mut self, schema: &str, field: &str, spec: &Value, seen: &Seen) {
+    /// for (see [`adjust`]); whether they called for anything.
+    fn update(&mut self, schema: &str, field: &str, spec: &Value, seen: &Seen) -> bool {
         match adjust(spec, seen) {
-            Adjust::Nothing => {}
+            Adjust::Nothing => return false,
             Adjust::Change(set, remove) => {
                 self.push(schema, field, ChangeKind::Update { set, remove })
             }
             Adjust::Leave(why) => self.leave(schema, field, &why),
         }
+        true
     }
 
     fn push(&mut self, schema: &str, field: &str, kind: ChangeKind) {

@@ -19,7 +19,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{error::SqlState, Client, Config, NoTls, Statement};
 
 use super::outcome::{Applied, Outcome};
-use super::schema::{quoted, quoted_names, Column, Kind, EXTRA};
+use super::schema::{definitions, quoted, quoted_names, Column, Kind, EXTRA};
 use crate::failure::{code, Failure};
 
 /// An open PostgreSQL database, holding the schema's advisory lock.
@@ -148,14 +148,7 @@ impl Store {
             .transaction()
             .await
             .map_err(db_error("cannot begin a transaction"))?;
-        let defs: Vec<String> = columns
-            .iter()
-            .map(|c| {
-                let key = if c.name == "Id" { " PRIMARY KEY" } else { "" };
-                format!("{} {}{key}", quoted(&c.name), sql_type(c.kind))
-            })
-            .chain([format!("{} jsonb", quoted(EXTRA))])
-            .collect();
+        let defs = definitions(&columns, sql_type, "jsonb");
         tx.batch_execute(&format!(
             "CREATE TABLE IF NOT EXISTS {table} ({})",
             defs.join(", ")

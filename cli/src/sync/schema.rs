@@ -5,8 +5,7 @@
 
 use nexudus_timepasses::spec::{self, ResourceSpec};
 
-/// The column of undocumented fields (a JSON object; NULL when none).
-pub const EXTRA: &str = "extra";
+pub use crate::reader::EXTRA;
 
 /// `name` quoted as an SQL identifier (the same in SQLite and PostgreSQL).
 pub fn quoted(name: &str) -> String {
@@ -47,6 +46,23 @@ pub enum Kind {
 pub struct Column {
     pub name: String,
     pub kind: Kind,
+}
+
+/// A records table's column definitions: each column with its backend's
+/// type (`Id` the primary key), then the `extra` column as `extra_type`.
+pub fn definitions(
+    columns: &[Column],
+    sql_type: fn(Kind) -> &'static str,
+    extra_type: &str,
+) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            let key = if c.name == "Id" { " PRIMARY KEY" } else { "" };
+            format!("{} {}{key}", quoted(&c.name), sql_type(c.kind))
+        })
+        .chain([format!("{} {extra_type}", quoted(EXTRA))])
+        .collect()
 }
 
 /// The columns of a resource's table, in name order, `Id` included.

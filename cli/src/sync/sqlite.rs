@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::outcome::{Applied, Outcome};
-use super::schema::{quoted, quoted_names, Column, Kind, EXTRA};
+use super::schema::{definitions, quoted, quoted_names, Column, Kind, EXTRA};
 
 /// An open database.
 pub struct Store {
@@ -86,14 +86,7 @@ impl Store {
             .conn
             .transaction()
             .map_err(db_error("cannot begin a transaction"))?;
-        let defs: Vec<String> = columns
-            .iter()
-            .map(|c| {
-                let key = if c.name == "Id" { " PRIMARY KEY" } else { "" };
-                format!("{} {}{key}", quoted(&c.name), sql_type(c.kind))
-            })
-            .chain([format!("{} TEXT", quoted(EXTRA))])
-            .collect();
+        let defs = definitions(&columns, sql_type, "TEXT");
         tx.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {} ({});",
             quoted(name),

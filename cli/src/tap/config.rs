@@ -3,13 +3,14 @@
 //! size, concurrency, retries, pacing, deletes). Every key is optional; an
 //! unknown key is an error, so a typo does not pass unnoticed.
 
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use nexudus_timepasses::Credentials;
 use serde::Deserialize;
 
 use super::file;
-use crate::args::ApiArgs;
+use crate::args::{ApiArgs, CONCURRENCY, RETRIES};
 use crate::credentials::with_totp;
 use crate::failure::Failure;
 
@@ -58,12 +59,14 @@ impl Config {
         if self.page_size == Some(0) {
             return Err("page_size: at least 1".into());
         }
-        if self.concurrency.is_some_and(|n| !(1..=64).contains(&n)) {
-            return Err("concurrency: 1 to 64".into());
-        }
-        if self.retries.is_some_and(|n| n > 20) {
-            return Err("retries: 0 to 20".into());
-        }
+        let within = |key: &str, value: Option<i64>, range: RangeInclusive<i64>| match value {
+            Some(n) if !range.contains(&n) => {
+                Err(format!("{key}: {} to {}", range.start(), range.end()))
+            }
+            _ => Ok(()),
+        };
+        within("concurrency", self.concurrency.map(i64::from), CONCURRENCY)?;
+        within("retries", self.retries.map(i64::from), RETRIES)?;
         match (&self.token, &self.email, &self.password) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 Err("token, or email with password: not both".into())

@@ -15,9 +15,7 @@ pub const KEY: &str = "Id";
 pub const REPLICATION_KEY: &str = "UpdatedOn";
 /// The property a deleted record's message sets (the Singer convention).
 pub const DELETED_AT: &str = "_sdc_deleted_at";
-/// The property of the fields the spec does not describe (an object; null
-/// when there are none).
-pub const EXTRA: &str = "extra";
+pub use crate::reader::EXTRA;
 
 /// The schema of `resource`'s records, with the properties `keep` accepts;
 /// with `_sdc_deleted_at` when deletes are emitted.

@@ -3,6 +3,7 @@
 //! the server's records to compare a command's output with.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use nexudus_timepasses::stand_in::{StandIn, StandInBuilder};
 use nexudus_timepasses::{Client, Credentials, Pacing, Record};
@@ -10,6 +11,31 @@ use serde_json::Value;
 
 /// The `nexudus` binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_nexudus");
+
+/// The console script `name` of a virtual environment the xtask installs
+/// into the target directory (`<target dir>/<venv>/bin/name`, beside the
+/// binary's profile directory); a clear failure naming `install`, the
+/// command that installs it, when it is missing.
+#[allow(dead_code)]
+pub fn venv_tool(venv: &str, name: &str, install: &str) -> PathBuf {
+    let target_dir = Path::new(BIN)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary sits in <target dir>/<profile>/");
+    let (bin, exe) = if cfg!(windows) {
+        ("Scripts", format!("{name}.exe"))
+    } else {
+        ("bin", name.to_owned())
+    };
+    let tool = target_dir.join(venv).join(bin).join(exe);
+    assert!(
+        tool.is_file(),
+        "{name} is not installed at {}: run `{install}` (with the same CARGO_TARGET_DIR), or \
+         `cargo xtask check`, which installs it before the tests",
+        tool.display()
+    );
+    tool
+}
 
 /// Starts the stand-in `builder` describes.
 pub async fn start(builder: StandInBuilder) -> StandIn {
