@@ -1,5 +1,6 @@
 //! Build script: generates the raw API client from `openapi.yaml` with
-//! progenitor, and the registry of resources and fields beside it.
+//! progenitor, and beside it the registry of resources and fields (with the
+//! typed filter setters of each handle's `ListQuery`).
 //!
 //! Generation only: nothing here edits progenitor's output. The outputs go
 //! to `$OUT_DIR`: `generated.rs` (included by `src/generated.rs`),

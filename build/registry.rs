@@ -128,7 +128,7 @@ impl Resource {
         self.accessor.to_pascal_case()
     }
 
-    /// Writes the resource's module: filters, setter dispatch, field tables, spec.
+    /// Writes the resource's module: filters and their setters, field tables, spec.
     fn write(&self, spec: &Value, out: &mut String) -> Result<(), String> {
         let (entity, module) = (&self.entity, self.module());
         let list = &spec["paths"][self.path.as_str()]["get"];
@@ -147,7 +147,7 @@ impl Resource {
                 ));
             }
         }
-        write_filters(&filters, &self.ops[0], out);
+        write_filters(&filters, &self.ops[0], &self.handle(), out)?;
         for (suffix, table) in [
             ("ListItem", "LIST_FIELDS"),
             ("", "RECORD_FIELDS"),
@@ -201,12 +201,11 @@ impl Resource {
         format!(
             "{doc} {handle}, {accessor}, {m}, {e:?}, \
              record: {e}, item: {e}ListItem, create: {e}Create, update: {e}Update, \
-             page: {page}, query: {query}, updated: [{from}, {to}], \
+             page: {page}, updated: [{from}, {to}], \
              ops: [{list}, {get}, {get_many}, {create}, {update}, {delete}, {commands}, {run}]",
             handle = self.handle(),
             accessor = self.accessor,
             page = self.page,
-            query = list.to_pascal_case(),
         )
     }
 }
@@ -317,7 +316,14 @@ fn filters(
     Ok(filters)
 }
 
-fn write_filters(filters: &[Filter], operation: &str, out: &mut String) {
+/// Writes the filter table of `operation` and the typed filter setters of
+/// `handle`'s `ListQuery`.
+fn write_filters(
+    filters: &[Filter],
+    operation: &str,
+    handle: &str,
+    out: &mut String,
+) -> Result<(), String> {
     let _ = writeln!(
         out,
         "    /// The list filters of `{operation}`, in the spec's order."
@@ -331,26 +337,33 @@ fn write_filters(filters: &[Filter], operation: &str, out: &mut String) {
         );
     }
     let _ = writeln!(out, "    ];");
-    let builder = operation.to_pascal_case();
-    let _ = writeln!(
-        out,
-        "    /// Sets the filter `name` (one of [`FILTERS`]) through the builder's typed setter;\n    \
-         /// `false`, with the builder unchanged, for a name the spec does not list.\n    \
-         pub fn set_filter<'a>(q: builder::{builder}<'a>, name: &str, value: FilterValue) -> (builder::{builder}<'a>, bool) {{\n        \
-         let q = match name {{"
-    );
+    let _ = writeln!(out, "    impl ListQuery<crate::{handle}> {{");
     for f in filters {
+        let (ty, variant) = match f.kind {
+            "Integer" => ("i32", "Integer"),
+            "Number" => ("f64", "Number"),
+            "Boolean" => ("bool", "Boolean"),
+            "FilterDate" => ("FilterDateTime", "Date"),
+            "Text" => ("String", "Text"),
+            other => {
+                return Err(format!(
+                    "{operation}: filter {}: no setter for kind {other}",
+                    f.name
+                ))
+            }
+        };
         let _ = writeln!(
             out,
-            "            {:?} => q.{}(value),",
-            f.name,
-            f.name.to_snake_case()
+            "        #[doc = {doc:?}]\n        \
+             pub fn {setter}<V>(self, value: V) -> Self where V: TryInto<{ty}>, V::Error: std::fmt::Display {{\n            \
+             self.filter({name:?}, value.try_into().map(FilterValue::{variant}))\n        }}",
+            doc = format!("`{}`: {}", f.name, f.description),
+            setter = f.name.to_snake_case(),
+            name = f.name,
         );
     }
-    let _ = writeln!(
-        out,
-        "            _ => return (q, false),\n        }};\n        (q, true)\n    }}"
-    );
+    let _ = writeln!(out, "    }}");
+    Ok(())
 }
 
 /// Writes the field table of one object schema, in the spec's order.

@@ -9,41 +9,11 @@ use std::future::Future;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
-    error::{Error, Result},
-    spec::{FilterValue, Resource, ResourceSpec},
+    error::Result,
+    spec::{Resource, ResourceSpec},
     types::{Command, MutationResult},
-    Changes, Checkpoint, Client, Page, Record, RecordStream, SortDirection,
+    Changes, Checkpoint, Client, Page, Query, Record, RecordStream,
 };
-
-/// A listing request as data: filters by their spec name, sorting, and a
-/// page. Filters the resource does not list are refused before sending.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Query {
-    /// Filters, by their spec name (`CoworkerTimePass_Used`), with values.
-    pub filters: Vec<(&'static str, FilterValue)>,
-    /// The property to sort by.
-    pub order_by: Option<String>,
-    /// The sort direction.
-    pub dir: Option<SortDirection>,
-    /// The page to fetch (one-page listings only; streams number their own).
-    pub page: Option<u32>,
-    /// Records per page, instead of the client's.
-    pub size: Option<u32>,
-}
-
-impl Query {
-    /// Refuses a filter `spec` does not list, naming it and the choices.
-    pub(crate) fn check(&self, spec: &ResourceSpec) -> Result<()> {
-        let known = |name: &str| spec.filters.iter().any(|f| f.name == name);
-        match self.filters.iter().find(|(name, _)| !known(name)) {
-            None => Ok(()),
-            Some((name, _)) => Err(Error::invalid(
-                spec.operations.list,
-                format!("{} has no filter {name}", spec.entity),
-            )),
-        }
-    }
-}
 
 /// What every resource handle can do. Implemented by each handle
 /// ([`TimePasses`](crate::TimePasses) and the others) with its own types;

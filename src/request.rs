@@ -11,9 +11,9 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use progenitor_client::{ClientInfo, Error as GenError, ResponseValue};
+use progenitor_client::{ClientHooks, ClientInfo, Error as GenError, OperationInfo, ResponseValue};
 use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
     error::{Error, Result},
@@ -36,22 +36,16 @@ pub(crate) enum Kind {
     Post,
 }
 
-/// Sends `request` (a generated `send()` future) and returns its body.
-///
-/// The request is boxed before anything else: a listing's generated
-/// future holds its whole builder (a field per filter, kilobytes), and
-/// every async layer it passed through by value would copy it.
-pub(crate) fn send<'a, T: DeserializeOwned + 'a>(
-    raw: &'a Raw,
+/// Sends `request` (a generated `send()` future, or [`get`]) and returns
+/// its body.
+pub(crate) async fn send<T: DeserializeOwned>(
+    raw: &Raw,
     operation: &'static str,
-    request: impl Future<Output = Answer<T>> + 'a,
-) -> impl Future<Output = Result<T>> + 'a {
-    let request = Box::pin(request);
-    async move {
-        match request.await {
-            Ok(answer) => Ok(answer.into_inner()),
-            Err(e) => Err(fail::<T>(raw, operation, Kind::Idempotent, e).await),
-        }
+    request: impl Future<Output = Answer<T>>,
+) -> Result<T> {
+    match request.await {
+        Ok(answer) => Ok(answer.into_inner()),
+        Err(e) => Err(fail::<T>(raw, operation, Kind::Idempotent, e).await),
     }
 }
 
@@ -182,34 +176,50 @@ async fn convert<T: DeserializeOwned>(operation: &'static str, err: GenError<()>
     }
 }
 
-/// A GET of `path` with `query` through the generated client's hook (the
-/// one request path: pacing, auth, retries), answered as plain JSON, for
-/// readers that must see the body as the server sent it (the drift check).
+/// A GET of `path` with `query`, built as the generated client builds its
+/// requests.
+pub(crate) fn get_request(
+    raw: &Raw,
+    path: &str,
+    query: &impl Serialize,
+) -> reqwest::Result<reqwest::Request> {
+    raw.client()
+        .get(format!("{}{path}", raw.baseurl()))
+        .query(query)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .build()
+}
+
+/// Sends a [`get_request`] and answers as a generated `send()` would:
+/// through the generated client's hook (the one request path: pacing,
+/// auth, retries), `200` decoded as `T`, any other status unexpected. The
+/// listings use it so that only the parameters they set are serialized (a
+/// generated listing serializes each of its fifty-odd parameters, set or
+/// not, at a tenth of a call's cost); drift reads plain JSON with it.
+pub(crate) async fn get<T: DeserializeOwned>(
+    raw: &Raw,
+    operation: &'static str,
+    request: reqwest::Result<reqwest::Request>,
+) -> Answer<T> {
+    let request = request.map_err(|e| GenError::InvalidRequest(e.to_string()))?;
+    let info = OperationInfo {
+        operation_id: operation,
+    };
+    let response = raw.exec(request, &info).await?;
+    match response.status() {
+        StatusCode::OK => ResponseValue::from_response(response).await,
+        _ => Err(GenError::UnexpectedResponse(response)),
+    }
+}
+
+/// [`get`] as plain JSON, for readers that must see the body as the server
+/// sent it (the drift check).
 pub(crate) async fn get_json(
     raw: &Raw,
     operation: &'static str,
     path: &str,
     query: &[(&str, String)],
 ) -> Result<serde_json::Value> {
-    let request = raw
-        .client()
-        .get(format!("{}{path}", raw.baseurl()))
-        .query(query)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .build()
-        .map_err(|e| Error::invalid(operation, e.to_string()))?;
-    let info = progenitor_client::OperationInfo {
-        operation_id: operation,
-    };
-    let answer = async {
-        let response = progenitor_client::ClientHooks::exec(raw, request, &info)
-            .await
-            .map_err(GenError::CommunicationError)?;
-        if response.status().is_success() {
-            ResponseValue::from_response(response).await
-        } else {
-            Err(GenError::UnexpectedResponse(response))
-        }
-    };
-    send(raw, operation, answer).await
+    let request = get_request(raw, path, &query);
+    send(raw, operation, get(raw, operation, request)).await
 }

@@ -4,7 +4,9 @@
 //! per resource. Drift, update bodies, the stand-in and the CLI read these
 //! tables; none keeps a list of its own.
 
-use crate::{generated::builder, types::FilterDateTime};
+use serde::Serialize;
+
+use crate::{query::ListQuery, types::FilterDateTime};
 
 /// The most Ids one batch get asks for: the API documents no limit, and
 /// 100 keeps the URL well within what servers and proxies accept.
@@ -183,11 +185,11 @@ pub trait ResourceVisitor {
     fn visit<H: crate::ResourceHandle>(self) -> Self::Output;
 }
 
-/// A filter value, checked against its filter's [`Kind`]. The generated
-/// builders' setters take any `TryInto` of their parameter's type; a value
-/// of the wrong variant fails the request before it is sent rather than
-/// being dropped.
-#[derive(Clone, Debug, PartialEq)]
+/// A filter value, checked against its filter's [`Kind`]: a value of
+/// another variant than the filter's fails the request before it is sent
+/// rather than being dropped. Sent as the bare value.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum FilterValue {
     /// For integer filters.
     Integer(i32),
@@ -199,6 +201,20 @@ pub enum FilterValue {
     Text(String),
     /// For date range filters.
     Date(FilterDateTime),
+}
+
+impl FilterValue {
+    /// Whether the value is of `kind` (a date of [`Kind::FilterDate`]).
+    pub fn is(&self, kind: Kind) -> bool {
+        matches!(
+            (self, kind),
+            (FilterValue::Integer(_), Kind::Integer)
+                | (FilterValue::Number(_), Kind::Number)
+                | (FilterValue::Boolean(_), Kind::Boolean)
+                | (FilterValue::Text(_), Kind::Text)
+                | (FilterValue::Date(_), Kind::FilterDate)
+        )
+    }
 }
 
 /// The error of a conversion of a [`FilterValue`] to the wrong type.

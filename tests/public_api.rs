@@ -7,8 +7,9 @@ mod common;
 use common::*;
 use futures::{Stream, TryStreamExt};
 use nexudus_timepasses::{
+    spec::FilterValue,
     types::{CoworkerTimePassListItem, FilterDateTime},
-    Client, Error, Record, RecordStream, Result,
+    Client, Error, Query, Record, RecordStream, ResourceHandle, Result,
 };
 use serde_json::json;
 use wiremock::{
@@ -148,4 +149,75 @@ async fn handles_and_clients_are_cheap_owned_values() {
     let stream = client.time_passes().stream(|q| q);
     fn is_static_stream<S: Stream + Send + Unpin + 'static>(_: &S) {}
     is_static_stream(&stream);
+}
+
+#[tokio::test]
+async fn a_listing_sends_exactly_the_parameters_its_query_set() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(COWORKER_TIME_PASSES))
+        .respond_with(json_response(200, coworker_page(&[3], 1, 1, 1)))
+        .mount(&server)
+        .await;
+    let since = FilterDateTime::try_from("2025-01-15T10:30").unwrap();
+    bearer_client(&server)
+        .coworker_time_passes()
+        .list(|q| {
+            q.coworker_time_pass_used(false)
+                .coworker_time_pass_notes("a & b")
+                .from_coworker_time_pass_price(2.5)
+                .from_coworker_time_pass_updated_on(since)
+                .coworker_time_pass_notes("c d") // replaces the first
+                .id(7)
+                .order_by("UpdatedOn")
+                .dir(nexudus_timepasses::SortDirection::Descending)
+                .page(2u32)
+        })
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(
+        sent[0].url.query(),
+        Some(
+            "CoworkerTimePass_Used=false&CoworkerTimePass_Notes=c+d\
+             &from_CoworkerTimePass_Price=2.5\
+             &from_CoworkerTimePass_UpdatedOn=2025-01-15T10%3A30&Id=7\
+             &orderBy=UpdatedOn&dir=-1&page=2&size=25"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_query_value_that_does_not_convert_fails_before_sending() {
+    let server = MockServer::start().await;
+    let passes = bearer_client(&server).coworker_time_passes();
+    let err = passes.list(|q| q.size(0u32)).await.unwrap_err();
+    match &err {
+        Error::InvalidRequest { operation, reason } => {
+            assert_eq!(*operation, "list_coworker_time_passes");
+            assert!(reason.contains("size"), "{reason}");
+        }
+        other => panic!("expected InvalidRequest, got {other:?}"),
+    }
+    // The first failure is the one reported, and a stream reports it too.
+    let err = passes
+        .stream(|q| q.from_coworker_time_pass_updated_on("yesterday").size(0u32))
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest { reason, .. } if reason.contains("UpdatedOn")),
+        "{err:?}"
+    );
+    // A filter given as data with a value of another kind is refused too.
+    let query = Query {
+        filters: vec![("CoworkerTimePass_Used", FilterValue::Text("no".into()))],
+        ..Query::default()
+    };
+    let err = passes.list_where(&query).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest { reason, .. } if reason.contains("CoworkerTimePass_Used")),
+        "{err:?}"
+    );
+    assert!(log_of(&server).await.is_empty(), "a request was sent");
 }

@@ -8,7 +8,7 @@
 mod product_time_passes;
 mod time_passes;
 
-use std::{future::Future, sync::Mutex};
+use std::{future::Future, num::NonZeroU32};
 
 pub use product_time_passes::IncludedTime;
 pub use time_passes::PassKind;
@@ -17,7 +17,10 @@ use crate::{
     error::{Error, Result},
     page::{Page, RecordStream},
     paging::stream_records,
+    query::{Query, Wire},
     record::Record,
+    request,
+    spec::ResourceSpec,
     types::{CommandParameter, IdList, RunCommandRequest},
     wire,
 };
@@ -35,20 +38,14 @@ where
     RecordStream::new(stream_records(operation, fetch, concurrency))
 }
 
-/// Whether a stream's filter sets `page`, which the stream numbers itself.
-/// The generated builders keep their fields private; their `Debug` shows
-/// them (a test below guards that shape).
-fn sets_page(query: &impl std::fmt::Debug) -> bool {
-    format!("{query:?}").contains("page: Ok(Some(")
-}
-
-/// A stream that fails at once, sending nothing: its filter set `page`.
-fn refused_stream<T: Record + Send + 'static>(operation: &'static str) -> RecordStream<T> {
-    failed_stream(Error::invalid(
+/// The refusal of a stream whose query set `page`: a stream numbers its
+/// pages itself.
+fn refused_page(operation: &'static str) -> Error {
+    Error::invalid(
         operation,
         "a stream numbers its pages itself: remove `.page(..)` from the filter \
          (use `list` for one page)",
-    ))
+    )
 }
 
 /// A stream that fails at once with `error`, sending nothing.
@@ -56,14 +53,15 @@ fn failed_stream<T: Send + 'static>(error: Error) -> RecordStream<T> {
     RecordStream::new(futures::stream::once(async move { Err(error) }))
 }
 
-/// Runs a stream's filter under its lock. The lock is what lets a filter
-/// that is `Send` but not `Sync` be shared by the pages fetched at once; it
-/// is held only while the filter builds the request, never across a send.
-fn with_filter<F, R>(filter: &Mutex<F>, apply: impl FnOnce(&F) -> R) -> R {
-    let filter = filter
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    apply(&filter)
+/// One listing page of `query`, with `size` records unless it sets its own.
+async fn page_request<T: serde::de::DeserializeOwned>(
+    raw: &crate::raw::Client,
+    spec: &'static ResourceSpec,
+    query: &Query,
+    size: NonZeroU32,
+) -> request::Answer<T> {
+    let wire = request::get_request(raw, spec.path, &Wire::new(query, size));
+    request::get(raw, spec.operations.list, wire).await
 }
 
 /// The batch-get Id list, refusing an empty one (the caller sends nothing).
@@ -119,7 +117,7 @@ macro_rules! handle {
         $(#[$doc:meta])*
         $handle:ident, $accessor:ident, $module:ident, $name:literal,
         record: $record:ident, item: $item:ident, create: $create:ident,
-        update: $update:ident, page: $page:ident, query: $query:ident,
+        update: $update:ident, page: $page:ident,
         updated: [$from_updated:ident, $to_updated:ident],
         ops: [$list:ident, $get:ident, $get_many:ident, $create_op:ident, $update_op:ident,
               $delete:ident, $commands:ident, $run:ident] $(,)?
@@ -140,58 +138,37 @@ macro_rules! handle {
         impl $handle {
             #[doc = concat!(
                 "One page of the ", $name, " listing. `query` sets filters, sorting, `page` and ",
-                "`size` on the generated request (`|q| q` for the first page of everything); ",
-                "unset, `size` is the client's page size."
+                "`size` (`|q| q` for the first page of everything); unset, `size` is the ",
+                "client's page size."
             )]
             pub async fn list(
                 &self,
-                query: impl FnOnce(
-                    $crate::raw::builder::$query<'_>,
-                ) -> $crate::raw::builder::$query<'_>,
+                query: impl FnOnce($crate::ListQuery<Self>) -> $crate::ListQuery<Self>,
             ) -> $crate::Result<$crate::Page<$crate::types::$item>> {
-                let raw = self.client.raw();
-                let request = query(raw.$list().size(self.client.page_size()));
-                let page = $crate::request::send(raw, stringify!($list), request.send()).await?;
-                Ok(Self::page_of(page))
+                let query = query($crate::ListQuery::default()).finish()?;
+                self.page(&query).await
             }
 
             #[doc = concat!(
                 "Every matching ", $name, " across all pages, as a stream in listing order. ",
                 "`query` sets filters and sorting (and `size`, else the client's stream page ",
-                "size, 2,000 by default: see [`DEFAULT_STREAM_PAGE_SIZE`](crate::DEFAULT_STREAM_PAGE_SIZE)) ",
-                "and is called once per page. The stream numbers the pages itself: a `page` ",
-                "set by `query` fails the stream with [`Error::InvalidRequest`](crate::Error::InvalidRequest).\n\n",
+                "size, 2,000 by default: see [`DEFAULT_STREAM_PAGE_SIZE`](crate::DEFAULT_STREAM_PAGE_SIZE)). ",
+                "The stream numbers the pages itself: a `page` set by `query` fails the stream ",
+                "with [`Error::InvalidRequest`](crate::Error::InvalidRequest).\n\n",
                 "Pages after the first are fetched `concurrency` at a time (see ",
                 "[`ClientBuilder::concurrency`](crate::ClientBuilder::concurrency)); at most ",
                 "that many pages are held in memory. Each record comes once, even when ",
                 "records are added or removed while paging. The stream owns a clone of the ",
                 "client: it is `Send + Unpin + 'static`."
             )]
-            pub fn stream<F>(&self, query: F) -> $crate::RecordStream<$crate::types::$item>
-            where
-                F: for<'a> Fn(
-                        $crate::raw::builder::$query<'a>,
-                    ) -> $crate::raw::builder::$query<'a>
-                    + Send
-                    + 'static,
-            {
-                let client = self.client.clone();
-                let op = stringify!($list);
-                if $crate::resources::sets_page(&query(client.raw().$list())) {
-                    return $crate::resources::refused_stream(op);
+            pub fn stream(
+                &self,
+                query: impl FnOnce($crate::ListQuery<Self>) -> $crate::ListQuery<Self>,
+            ) -> $crate::RecordStream<$crate::types::$item> {
+                match query($crate::ListQuery::default()).finish() {
+                    Ok(query) => self.stream_of(query),
+                    Err(error) => $crate::resources::failed_stream(error),
                 }
-                let query = std::sync::Arc::new(std::sync::Mutex::new(query));
-                $crate::resources::stream(op, self.client.concurrency(), move |page| {
-                    let (client, query) = (client.clone(), query.clone());
-                    async move {
-                        let raw = client.raw();
-                        let request = $crate::resources::with_filter(&query, |q| {
-                            q(raw.$list().size(client.stream_page_size())).page(page)
-                        });
-                        let page = $crate::request::send(raw, op, request.send()).await?;
-                        Ok(Self::page_of(page))
-                    }
-                })
             }
 
             #[doc = concat!(
@@ -200,7 +177,7 @@ macro_rules! handle {
             )]
             pub async fn all(
                 &self,
-                query: impl for<'a> Fn($crate::raw::builder::$query<'a>) -> $crate::raw::builder::$query<'a> + Send + 'static,
+                query: impl FnOnce($crate::ListQuery<Self>) -> $crate::ListQuery<Self>,
             ) -> $crate::Result<Vec<$crate::types::$item>> {
                 futures::TryStreamExt::try_collect(self.stream(query)).await
             }
@@ -342,9 +319,7 @@ macro_rules! handle {
                 $crate::sync::changes(since, size, move |w: $crate::sync::Window| {
                     let client = client.clone();
                     async move {
-                        let raw = client.raw();
-                        let mut q = raw
-                            .$list()
+                        let mut q = $crate::ListQuery::<Self>::default()
                             .order_by("UpdatedOn")
                             .dir($crate::SortDirection::Ascending)
                             .page(w.page)
@@ -355,8 +330,10 @@ macro_rules! handle {
                         if let Some(to) = w.to {
                             q = q.$to_updated(to);
                         }
+                        let (raw, query) = (client.raw(), q.finish()?);
+                        let request = Self::page_request(&client, &query, client.stream_page_size());
                         let op = stringify!($list);
-                        let (page, date) = $crate::request::send_dated(raw, op, q.send()).await?;
+                        let (page, date) = $crate::request::send_dated(raw, op, request).await?;
                         Ok((Self::page_of(page), date))
                     }
                 })
@@ -394,22 +371,41 @@ macro_rules! handle {
                 $crate::Page::new(page.records, numbers, page.has_next_page)
             }
 
-            /// A [`Query`](crate::Query)'s filters and sorting on a list builder;
-            /// the names were checked against the spec's table.
-            fn apply<'a>(
-                mut q: $crate::raw::builder::$query<'a>,
-                query: &$crate::Query,
-            ) -> $crate::raw::builder::$query<'a> {
-                for (name, value) in &query.filters {
-                    q = $crate::spec::$module::set_filter(q, name, value.clone()).0;
+            /// One page of `query` as the generated answer, `size` records
+            /// unless the query sets its own.
+            fn page_request<'a>(
+                client: &'a $crate::Client,
+                query: &'a $crate::Query,
+                size: std::num::NonZeroU32,
+            ) -> impl std::future::Future<Output = $crate::request::Answer<$crate::types::$page>> + 'a {
+                let spec = &$crate::spec::$module::SPEC;
+                $crate::resources::page_request(client.raw(), spec, query, size)
+            }
+
+            /// One page of a checked `query`.
+            async fn page(&self, query: &$crate::Query) -> $crate::Result<$crate::Page<$crate::types::$item>> {
+                let client = &self.client;
+                let request = Self::page_request(client, query, client.page_size());
+                let page = $crate::request::send(client.raw(), stringify!($list), request).await?;
+                Ok(Self::page_of(page))
+            }
+
+            /// Every page of a checked `query`, as a stream.
+            fn stream_of(&self, query: $crate::Query) -> $crate::RecordStream<$crate::types::$item> {
+                let op = stringify!($list);
+                if query.page.is_some() {
+                    return $crate::resources::failed_stream($crate::resources::refused_page(op));
                 }
-                if let Some(field) = &query.order_by {
-                    q = q.order_by(field.clone());
-                }
-                match query.dir {
-                    Some(dir) => q.dir(dir),
-                    None => q,
-                }
+                let client = self.client.clone();
+                $crate::resources::stream(op, self.client.concurrency(), move |page| {
+                    let client = client.clone();
+                    let query = $crate::Query { page: Some(page), ..query.clone() };
+                    async move {
+                        let request = Self::page_request(&client, &query, client.stream_page_size());
+                        let page = $crate::request::send(client.raw(), op, request).await?;
+                        Ok(Self::page_of(page))
+                    }
+                })
             }
         }
 
@@ -434,36 +430,15 @@ macro_rules! handle {
                 let (handle, query) = (self.clone(), query.clone());
                 async move {
                     query.check(Self::spec())?;
-                    handle
-                        .list(|q| {
-                            let q = Self::apply(q, &query);
-                            let q = match query.page {
-                                Some(page) => q.page(page),
-                                None => q,
-                            };
-                            match query.size {
-                                Some(size) => q.size(size),
-                                None => q,
-                            }
-                        })
-                        .await
+                    handle.page(&query).await
                 }
             }
 
             fn stream_where(&self, query: $crate::Query) -> $crate::RecordStream<Self::Item> {
-                if let Err(error) = query.check(Self::spec()) {
-                    return $crate::resources::failed_stream(error);
+                match query.check(Self::spec()) {
+                    Ok(()) => self.stream_of(query),
+                    Err(error) => $crate::resources::failed_stream(error),
                 }
-                if query.page.is_some() {
-                    return $crate::resources::refused_stream(stringify!($list));
-                }
-                $handle::stream(self, move |q| {
-                    let q = Self::apply(q, &query);
-                    match query.size {
-                        Some(size) => q.size(size),
-                        None => q,
-                    }
-                })
             }
 
             fn get_many(
@@ -523,21 +498,3 @@ macro_rules! handle {
     };
 }
 crate::spec::for_each_resource!(handle);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `sets_page` reads the builder's `Debug`; this guards its shape, so a
-    /// progenitor that prints builders differently fails here, not silently.
-    #[test]
-    fn a_page_set_on_a_list_builder_shows_in_its_debug() {
-        let client = crate::Client::builder().build().unwrap();
-        let raw = client.raw();
-        assert!(!sets_page(&raw.list_time_passes().size(5u32)));
-        assert!(sets_page(&raw.list_time_passes().page(2u32)));
-        assert!(sets_page(
-            &raw.list_coworker_time_passes().page(1u32).size(5u32)
-        ));
-    }
-}
