@@ -33,7 +33,7 @@ use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
 use crate::reader::{full_records, gone, record_id, Reader};
-use outcome::Outcome;
+use outcome::{Batch, Outcome};
 use store::{Store, Target};
 
 /// What to do after a failure that running again can mend.
@@ -215,9 +215,11 @@ async fn sync_one(
         let applied = store
             .apply(
                 &table,
-                &batch.records,
-                &batch.vanished,
-                Some((key, &batch.checkpoint)),
+                Batch {
+                    records: &batch.records,
+                    deleted: &batch.vanished,
+                    checkpoint: Some((key, &batch.checkpoint)),
+                },
             )
             .await?;
         for (id, outcome) in applied.outcomes {
@@ -236,7 +238,7 @@ async fn sync_one(
         progress.set_message(format!("{key}: scanning Ids for deletes"));
         let known = store.ids(&table).await?;
         let gone = gone(client, resource, &known).await?;
-        summary.deleted += store.apply(&table, &[], &gone, None).await?.removed;
+        summary.deleted += store.apply(&table, Batch::deletes(&gone)).await?.removed;
     }
     progress.finish_and_clear();
     summary.rows = store.count(&table).await?;
@@ -267,7 +269,7 @@ async fn delete_unseen(
         .into_iter()
         .filter(|id| !found.contains(id))
         .collect();
-    Ok(store.apply(table, &[], &gone, None).await?.removed)
+    Ok(store.apply(table, Batch::deletes(&gone)).await?.removed)
 }
 
 /// A spinner on stderr when it is a terminal and not `quiet`; hidden

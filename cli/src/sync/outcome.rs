@@ -1,5 +1,30 @@
-//! What a sync's writes did, as both databases report it: per record
-//! inserted, updated or unchanged, rows deleted, values not stored as sent.
+//! What a sync's writes take and what they did, for both databases: a
+//! batch in, and per record inserted, updated or unchanged, rows deleted,
+//! values not stored as sent out.
+
+use nexudus_timepasses::Checkpoint;
+use serde_json::Value;
+
+/// One batch, written in one transaction: all of it is committed, or none.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Batch<'a> {
+    /// Full records as JSON, upserted.
+    pub records: &'a [Value],
+    /// Ids whose rows are deleted.
+    pub deleted: &'a [i32],
+    /// The checkpoint stored for a resource (its key, the checkpoint).
+    pub checkpoint: Option<(&'a str, &'a Checkpoint)>,
+}
+
+impl<'a> Batch<'a> {
+    /// A batch that only deletes the rows of `ids`.
+    pub fn deletes(ids: &'a [i32]) -> Self {
+        Batch {
+            deleted: ids,
+            ..Batch::default()
+        }
+    }
+}
 
 /// What an upsert did to a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

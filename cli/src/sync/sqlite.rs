@@ -12,7 +12,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::outcome::{Applied, Outcome};
+use super::outcome::{Applied, Batch, Outcome};
 use super::schema::{definitions, quoted, quoted_names, Column, Kind, EXTRA};
 
 /// An open database.
@@ -213,13 +213,12 @@ impl Store {
     /// In one transaction: upserts `records` (full records as JSON), deletes
     /// the rows of `deleted`, and stores `checkpoint` for `resource`. All of
     /// it is committed, or none.
-    pub fn apply(
-        &mut self,
-        table: &Table,
-        records: &[Value],
-        deleted: &[i32],
-        checkpoint: Option<(&str, &Checkpoint)>,
-    ) -> Result<Applied, String> {
+    pub fn apply(&mut self, table: &Table, batch: Batch<'_>) -> Result<Applied, String> {
+        let Batch {
+            records,
+            deleted,
+            checkpoint,
+        } = batch;
         let tx = self
             .conn
             .transaction()
@@ -346,6 +345,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// A batch of `records` alone.
+    fn upserts(records: &[Value]) -> Batch<'_> {
+        Batch {
+            records,
+            ..Batch::default()
+        }
+    }
+
+    /// A batch of `records` stored with the checkpoint `cp` of resource `t`.
+    fn marked<'a>(records: &'a [Value], cp: &'a Checkpoint) -> Batch<'a> {
+        Batch {
+            checkpoint: Some(("t", cp)),
+            ..upserts(records)
+        }
+    }
     use crate::sync::schema::columns;
 
     fn store() -> (Store, Table) {
@@ -374,13 +389,13 @@ mod tests {
         let a = json!({"Id": 1, "Used": true, "Price": 1.5, "Colour": "teal"});
         let b = json!({"Id": 1, "Used": false, "Price": 1.5, "Colour": "teal"});
         let cp = Checkpoint::default();
-        let o = store.apply(&table, &[a], &[], Some(("t", &cp))).unwrap();
+        let o = store.apply(&table, marked(&[a], &cp)).unwrap();
         assert_eq!(o.outcomes, [(1, Outcome::Inserted)]);
         let o = store
-            .apply(&table, std::slice::from_ref(&b), &[], None)
+            .apply(&table, upserts(std::slice::from_ref(&b)))
             .unwrap();
         assert_eq!(o.outcomes, [(1, Outcome::Updated)]);
-        let o = store.apply(&table, &[b], &[], None).unwrap();
+        let o = store.apply(&table, upserts(&[b])).unwrap();
         assert_eq!(o.outcomes, [(1, Outcome::Unchanged)]);
         let (used, extra): (i64, String) = store
             .conn
@@ -390,7 +405,10 @@ mod tests {
             .unwrap();
         assert_eq!((used, extra.as_str()), (0, r#"{"Colour":"teal"}"#));
         assert_eq!(store.checkpoint("t").unwrap(), Some(cp));
-        let removed = store.apply(&table, &[], &[1, 2], None).unwrap().removed;
+        let removed = store
+            .apply(&table, Batch::deletes(&[1, 2]))
+            .unwrap()
+            .removed;
         assert_eq!(removed, 1);
         assert_eq!(store.count(&table).unwrap(), 0);
     }
@@ -403,9 +421,7 @@ mod tests {
         };
         let bad = json!(["not an object"]);
         let good = json!({"Id": 5});
-        assert!(store
-            .apply(&table, &[good, bad], &[], Some(("t", &cp)))
-            .is_err());
+        assert!(store.apply(&table, marked(&[good, bad], &cp)).is_err());
         assert_eq!(store.count(&table).unwrap(), 0);
         assert_eq!(store.checkpoint("t").unwrap(), None);
     }
@@ -419,7 +435,7 @@ mod tests {
         }];
         let (t, _) = store.table("u", old).unwrap();
         let rec = json!({"Id": 3, "Used": true, "Other": [1]});
-        store.apply(&t, &[rec], &[], None).unwrap();
+        store.apply(&t, upserts(&[rec])).unwrap();
         let new = vec![
             Column {
                 name: "Id".into(),

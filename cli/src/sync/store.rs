@@ -9,9 +9,8 @@
 use std::path::PathBuf;
 
 use nexudus_timepasses::Checkpoint;
-use serde_json::Value;
 
-use super::outcome::Applied;
+use super::outcome::{Applied, Batch};
 use super::schema::Column;
 use super::{postgres, sqlite};
 use crate::failure::Failure;
@@ -124,21 +123,11 @@ impl Store {
         }
     }
 
-    /// In one transaction: upserts `records` (full records as JSON),
-    /// deletes the rows of `deleted`, and stores `checkpoint` for the
-    /// resource it names. All of it is committed, or none.
-    pub async fn apply(
-        &mut self,
-        table: &Table,
-        records: &[Value],
-        deleted: &[i32],
-        checkpoint: Option<(&str, &Checkpoint)>,
-    ) -> Result<Applied, String> {
+    /// Writes `batch` into `table` in one transaction.
+    pub async fn apply(&mut self, table: &Table, batch: Batch<'_>) -> Result<Applied, String> {
         match (self, table) {
-            (Store::Sqlite(s), Table::Sqlite(t)) => s.apply(t, records, deleted, checkpoint),
-            (Store::Postgres(p), Table::Postgres(t)) => {
-                p.apply(t, records, deleted, checkpoint).await
-            }
+            (Store::Sqlite(s), Table::Sqlite(t)) => s.apply(t, batch),
+            (Store::Postgres(p), Table::Postgres(t)) => p.apply(t, batch).await,
             _ => Err(MIXED.into()),
         }
     }
