@@ -210,6 +210,29 @@ impl Resource {
     }
 }
 
+/// `item` of every resource, joined by commas.
+fn joined(resources: &[Resource], item: impl Fn(&Resource) -> String) -> String {
+    resources.iter().map(item).collect::<Vec<_>>().join(", ")
+}
+
+/// What one arm of a `match` over the resources evaluates to.
+type Arm = dyn Fn(&Resource) -> String;
+
+/// Writes a method of `Resource` (`head`: its doc and signature) that
+/// matches every resource, each arm's value written by `arm`.
+fn write_match(
+    out: &mut String,
+    head: &str,
+    resources: &[Resource],
+    arm: impl Fn(&Resource) -> String,
+) {
+    let _ = writeln!(out, "\n    {head} {{\n        match self {{");
+    for r in resources {
+        let _ = writeln!(out, "            Resource::{} => {},", r.handle(), arm(r));
+    }
+    let _ = writeln!(out, "        }}\n    }}");
+}
+
 /// The resource list: the `Resource` enum, `RESOURCES`, and the macro that
 /// writes each handle.
 fn write_index(resources: &[Resource], out: &mut String) {
@@ -224,46 +247,28 @@ fn write_index(resources: &[Resource], out: &mut String) {
         out,
         "}}\n\nimpl Resource {{\n    /// Every resource, in the spec's order."
     );
-    let all: Vec<String> = resources
-        .iter()
-        .map(|r| format!("Resource::{}", r.handle()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "    pub const ALL: [Resource; {}] = [{}];",
-        all.len(),
-        all.join(", ")
-    );
-    let _ = writeln!(out, "\n    /// What the spec says of it.\n    pub fn spec(self) -> &'static ResourceSpec {{\n        match self {{");
-    for r in resources {
-        let _ = writeln!(
-            out,
-            "            Resource::{} => &{}::SPEC,",
-            r.handle(),
-            r.module()
-        );
+    let all = joined(resources, |r| format!("Resource::{}", r.handle()));
+    let count = resources.len();
+    let _ = writeln!(out, "    pub const ALL: [Resource; {count}] = [{all}];");
+    let methods: [(&str, &Arm); 2] = [
+        (
+            "/// What the spec says of it.\n    pub fn spec(self) -> &'static ResourceSpec",
+            &|r| format!("&{}::SPEC", r.module()),
+        ),
+        (
+            "/// Runs `visitor` with the resource's handle type.\n    \
+             pub fn visit<V: ResourceVisitor>(self, visitor: V) -> V::Output",
+            &|r| format!("visitor.visit::<crate::{}>()", r.handle()),
+        ),
+    ];
+    for (head, arm) in methods {
+        write_match(out, head, resources, arm);
     }
-    let _ = writeln!(out, "        }}\n    }}");
+    let _ = writeln!(out, "}}");
+    let specs = joined(resources, |r| format!("&{}::SPEC", r.module()));
     let _ = writeln!(
         out,
-        "\n    /// Runs `visitor` with the resource's handle type.\n    pub fn visit<V: ResourceVisitor>(self, visitor: V) -> V::Output {{\n        match self {{"
-    );
-    for r in resources {
-        let _ = writeln!(
-            out,
-            "            Resource::{0} => visitor.visit::<crate::{0}>(),",
-            r.handle()
-        );
-    }
-    let _ = writeln!(out, "        }}\n    }}\n}}");
-    let specs: Vec<String> = resources
-        .iter()
-        .map(|r| format!("&{}::SPEC", r.module()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "\n/// Every resource's spec, in the spec's order.\npub static RESOURCES: &[&ResourceSpec] = &[{}];",
-        specs.join(", ")
+        "\n/// Every resource's spec, in the spec's order.\npub static RESOURCES: &[&ResourceSpec] = &[{specs}];"
     );
     let _ = writeln!(out, "\n/// Writes each resource's handle with `$m!` (see `src/resources/mod.rs`).\nmacro_rules! for_each_resource {{\n    ($m:ident) => {{");
     for r in resources {
@@ -344,7 +349,8 @@ fn write_filters(
             "Number" => ("f64", "Number"),
             "Boolean" => ("bool", "Boolean"),
             "FilterDate" => ("FilterDateTime", "Date"),
-            "Text" => ("String", "Text"),
+            // Sent as the text given, as the CLI's `--where` sends them.
+            "Text" | "DateTime" | "Json" => ("String", "Text"),
             other => {
                 return Err(format!(
                     "{operation}: filter {}: no setter for kind {other}",
@@ -355,8 +361,8 @@ fn write_filters(
         let _ = writeln!(
             out,
             "        #[doc = {doc:?}]\n        \
-             pub fn {setter}<V>(self, value: V) -> Self where V: TryInto<{ty}>, V::Error: std::fmt::Display {{\n            \
-             self.filter({name:?}, value.try_into().map(FilterValue::{variant}))\n        }}",
+             pub fn {setter}<V: TryInto<{ty}>>(self, value: V) -> Self {{\n            \
+             self.filter({name:?}, value.try_into(), FilterValue::{variant})\n        }}",
             doc = format!("`{}`: {}", f.name, f.description),
             setter = f.name.to_snake_case(),
             name = f.name,

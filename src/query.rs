@@ -3,7 +3,7 @@
 //! setters, those of each resource's filters generated from the spec. The
 //! handles send it as the listing's query string ([`Wire`]).
 
-use std::{fmt::Display, marker::PhantomData, num::NonZeroU32};
+use std::{marker::PhantomData, num::NonZeroU32};
 
 use serde::{ser::SerializeSeq, Serialize, Serializer};
 
@@ -35,12 +35,18 @@ pub struct Query {
 }
 
 impl Query {
-    /// Refuses a filter `spec` does not list (naming it), a value of
-    /// another kind than its filter's, and a page or size of 0 (both count
-    /// from 1).
+    /// Refuses a filter `spec` does not list (naming it), one given twice,
+    /// a value of another kind than its filter's, and a page or size of 0
+    /// (both count from 1).
     pub(crate) fn check(&self, spec: &ResourceSpec) -> CrateResult<()> {
         let refuse = |why: String| Err(Error::invalid(spec.operations.list, why));
-        for (name, value) in &self.filters {
+        for (at, (name, value)) in self.filters.iter().enumerate() {
+            if self.filters[..at]
+                .iter()
+                .any(|(earlier, _)| earlier == name)
+            {
+                return refuse(format!("filter {name} is given twice"));
+            }
             let kind = match spec.filters.iter().find(|f| f.name == *name) {
                 Some(filter) => filter.kind,
                 None if *name == ID => Kind::Integer,
@@ -73,16 +79,17 @@ impl Query {
 /// A listing's query being built, as the closures of `list`, `stream` and
 /// `all` receive it: `|q| q.coworker_time_pass_used(false).order_by("Id")`.
 ///
-/// Each resource's filters have a typed setter, generated from the spec
-/// (the impl blocks below, one per handle); every listing also takes
-/// [`id`](Self::id), [`order_by`](Self::order_by), [`dir`](Self::dir),
-/// [`page`](Self::page) and [`size`](Self::size). A setter takes anything
-/// that converts to its type; a value that does not convert fails the call
+/// Each resource's filters have a typed setter, generated from the spec's
+/// filter table (one impl block per handle, in [`spec`](crate::spec));
+/// every listing also takes [`id`](Self::id), [`order_by`](Self::order_by),
+/// [`dir`](Self::dir), [`page`](Self::page) and [`size`](Self::size). A
+/// setter takes anything that converts to its type, and a later call
+/// replaces an earlier one; a value that does not convert fails the call
 /// with [`Error::InvalidRequest`] before anything is sent.
 pub struct ListQuery<H> {
     query: Query,
-    /// The first conversion that failed.
-    error: Option<String>,
+    /// The parameters whose last value did not convert, with why.
+    failed: Vec<(&'static str, String)>,
     handle: PhantomData<fn() -> H>,
 }
 
@@ -90,7 +97,7 @@ impl<H> Default for ListQuery<H> {
     fn default() -> Self {
         ListQuery {
             query: Query::default(),
-            error: None,
+            failed: Vec::new(),
             handle: PhantomData,
         }
     }
@@ -100,7 +107,7 @@ impl<H> Clone for ListQuery<H> {
     fn clone(&self) -> Self {
         ListQuery {
             query: self.query.clone(),
-            error: self.error.clone(),
+            failed: self.failed.clone(),
             handle: PhantomData,
         }
     }
@@ -110,7 +117,7 @@ impl<H> std::fmt::Debug for ListQuery<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ListQuery")
             .field("query", &self.query)
-            .field("error", &self.error)
+            .field("failed", &self.failed)
             .finish()
     }
 }
@@ -122,79 +129,77 @@ impl<H> ListQuery<H> {
     }
 
     /// Only the record with this Id.
-    pub fn id<V>(self, value: V) -> Self
-    where
-        V: TryInto<i32>,
-        V::Error: Display,
-    {
-        self.filter(ID, value.try_into().map(FilterValue::Integer))
+    pub fn id<V: TryInto<i32>>(self, value: V) -> Self {
+        self.filter(ID, value.try_into(), FilterValue::Integer)
     }
 
     /// Sorts by this property (`Id`, `UpdatedOn`, ...).
-    pub fn order_by<V>(self, value: V) -> Self
-    where
-        V: TryInto<String>,
-        V::Error: Display,
-    {
-        self.with("orderBy", value.try_into(), |q, v| q.order_by = Some(v))
+    pub fn order_by<V: TryInto<String>>(self, value: V) -> Self {
+        self.with("orderBy", value.try_into(), "text", |q, v| {
+            q.order_by = Some(v)
+        })
     }
 
     /// The sort direction.
-    pub fn dir<V>(self, value: V) -> Self
-    where
-        V: TryInto<SortDirection>,
-        V::Error: Display,
-    {
-        self.with("dir", value.try_into(), |q, v| q.dir = Some(v))
+    pub fn dir<V: TryInto<SortDirection>>(self, value: V) -> Self {
+        self.with("dir", value.try_into(), "a direction", |q, v| {
+            q.dir = Some(v)
+        })
     }
 
     /// The page to fetch, from 1 (one-page listings only: a stream numbers
     /// its own pages and refuses this).
-    pub fn page<V>(self, value: V) -> Self
-    where
-        V: TryInto<NonZeroU32>,
-        V::Error: Display,
-    {
-        self.with("page", value.try_into(), |q, v: NonZeroU32| {
-            q.page = Some(v.get())
-        })
+    pub fn page<V: TryInto<NonZeroU32>>(self, value: V) -> Self {
+        self.count("page", value.try_into(), |q| &mut q.page)
     }
 
     /// Records per page, instead of the client's page size.
-    pub fn size<V>(self, value: V) -> Self
-    where
-        V: TryInto<NonZeroU32>,
-        V::Error: Display,
-    {
-        self.with("size", value.try_into(), |q, v: NonZeroU32| {
-            q.size = Some(v.get())
+    pub fn size<V: TryInto<NonZeroU32>>(self, value: V) -> Self {
+        self.count("size", value.try_into(), |q| &mut q.size)
+    }
+
+    /// Sets a count from 1 (`page`, `size`) at the place `field` gives.
+    fn count<E>(
+        self,
+        name: &'static str,
+        value: Result<NonZeroU32, E>,
+        field: fn(&mut Query) -> &mut Option<u32>,
+    ) -> Self {
+        self.with(name, value, "a count from 1", |q, v| {
+            *field(q) = Some(v.get())
         })
     }
 
-    /// Sets the filter `name` (the generated setters' one body), or keeps
-    /// the conversion's failure for the call to report.
-    pub(crate) fn filter<E: Display>(
+    /// Sets the filter `name` to the converted `value` as `wrap` makes it
+    /// a [`FilterValue`] (the generated setters' one body).
+    pub(crate) fn filter<T, E>(
         self,
         name: &'static str,
-        value: Result<FilterValue, E>,
+        value: Result<T, E>,
+        wrap: fn(T) -> FilterValue,
     ) -> Self {
-        self.with(name, value, |q, v| q.set(name, v))
+        let expected = std::any::type_name::<T>().rsplit("::").next();
+        let expected = expected.unwrap_or("its type");
+        self.with(name, value, expected, |q, v| q.set(name, wrap(v)))
     }
 
-    /// Stores a converted `value` with `set`, or keeps the first failed
-    /// conversion, naming the parameter.
-    fn with<T, E: Display>(
+    /// Stores a converted `value` with `set`, or notes that `name`'s value
+    /// is not `expected` (the value itself is not repeated: it may be
+    /// anything).
+    fn with<T, E>(
         mut self,
-        name: &str,
+        name: &'static str,
         value: Result<T, E>,
+        expected: &str,
         set: impl FnOnce(&mut Query, T),
     ) -> Self {
+        self.failed.retain(|(n, _)| *n != name);
         match value {
             Ok(value) => set(&mut self.query, value),
-            Err(e) if self.error.is_none() => {
-                self.error = Some(format!("error converting supplied value for {name}: {e}"));
+            Err(_) => {
+                let why = format!("{name}: the value given does not convert to {expected}");
+                self.failed.push((name, why));
             }
-            Err(_) => {}
         }
         self
     }
@@ -204,7 +209,7 @@ impl<H: ResourceHandle> ListQuery<H> {
     /// The query, checked against the resource's spec; a failed conversion
     /// or an unknown filter is [`Error::InvalidRequest`].
     pub(crate) fn finish(self) -> CrateResult<Query> {
-        if let Some(why) = self.error {
+        if let Some((_, why)) = self.failed.into_iter().next() {
             return Err(Error::invalid(H::spec().operations.list, why));
         }
         self.query.check(H::spec())?;
@@ -286,5 +291,35 @@ mod tests {
             ..Query::default()
         });
         assert!(zero.contains("page counts from 1"), "{zero}");
+        let twice = reason(&Query {
+            filters: vec![
+                ("TimePass_Archived", FilterValue::Boolean(true)),
+                ("TimePass_Archived", FilterValue::Boolean(false)),
+            ],
+            ..Query::default()
+        });
+        assert!(twice.contains("TimePass_Archived is given twice"), "{twice}");
+    }
+
+    #[test]
+    fn a_later_setter_call_replaces_an_earlier_one_failed_or_not() {
+        let q = ListQuery::<crate::TimePasses>::default();
+        let query = q.clone().page(0u32).page(2u32).finish().unwrap();
+        assert_eq!(query.page, Some(2));
+        let query = q
+            .clone()
+            .time_pass_archived(true)
+            .time_pass_archived(false)
+            .finish()
+            .unwrap();
+        assert_eq!(
+            query.filters,
+            [("TimePass_Archived", FilterValue::Boolean(false))]
+        );
+        let failed = q.page(2u32).page(0u32).finish().unwrap_err();
+        assert!(
+            failed.to_string().contains("page: the value given does not convert"),
+            "{failed}"
+        );
     }
 }

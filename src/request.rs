@@ -1,6 +1,7 @@
-//! The typed end of every call: awaits a request of the generated client
-//! (whose hook, `transport.rs`, did the sending) and turns what came back
-//! into the crate's `Result`, scrubbed of the client's secrets.
+//! The typed end of every call: awaits a request of the generated client,
+//! or a GET built here for the listings ([`get`]), both sent by the
+//! generated client's hook (`transport.rs`), and turns what came back into
+//! the crate's `Result`, scrubbed of the client's secrets.
 //!
 //! Everything a conversion needs travels in values: the generated answer,
 //! the operation's name, whether the call was a POST, and the client whose

@@ -1,8 +1,9 @@
 //! The registry: what `openapi.yaml` says of each resource (its
 //! operations, list filters and the fields of its four schemas), generated
 //! by build.rs into [`Resource`], [`RESOURCES`] and one module of tables
-//! per resource. Drift, update bodies, the stand-in and the CLI read these
-//! tables; none keeps a list of its own.
+//! per resource, with the typed filter setters of its handle's
+//! [`ListQuery`]. Drift, update bodies, listings, the stand-in and the CLI
+//! read these tables; none keeps a list of its own.
 
 use serde::Serialize;
 
@@ -204,42 +205,22 @@ pub enum FilterValue {
 }
 
 impl FilterValue {
-    /// Whether the value is of `kind` (a date of [`Kind::FilterDate`]).
+    /// Whether the value is of `kind`: a date of [`Kind::FilterDate`];
+    /// text of [`Kind::Text`], and of the kinds filters send as the text
+    /// given ([`Kind::DateTime`], [`Kind::Json`]).
     pub fn is(&self, kind: Kind) -> bool {
         matches!(
             (self, kind),
             (FilterValue::Integer(_), Kind::Integer)
                 | (FilterValue::Number(_), Kind::Number)
                 | (FilterValue::Boolean(_), Kind::Boolean)
-                | (FilterValue::Text(_), Kind::Text)
+                | (
+                    FilterValue::Text(_),
+                    Kind::Text | Kind::DateTime | Kind::Json
+                )
                 | (FilterValue::Date(_), Kind::FilterDate)
         )
     }
 }
-
-/// The error of a conversion of a [`FilterValue`] to the wrong type.
-#[derive(Debug)]
-pub struct WrongKind;
-
-impl std::fmt::Display for WrongKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the value is not of the filter's type")
-    }
-}
-
-macro_rules! convert {
-    ($($variant:ident => $ty:ty),* $(,)?) => {$(
-        impl TryFrom<FilterValue> for $ty {
-            type Error = WrongKind;
-            fn try_from(value: FilterValue) -> Result<Self, WrongKind> {
-                match value {
-                    FilterValue::$variant(v) => Ok(v),
-                    _ => Err(WrongKind),
-                }
-            }
-        }
-    )*};
-}
-convert!(Integer => i32, Number => f64, Boolean => bool, Text => String, Date => FilterDateTime);
 
 include!(concat!(env!("OUT_DIR"), "/registry.rs"));

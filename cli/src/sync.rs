@@ -33,7 +33,7 @@ use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
 use crate::reader::{full_records, gone, record_id, Reader};
-use outcome::{Batch, Outcome};
+use outcome::{Outcome, Write};
 use store::{Store, Target};
 
 /// What to do after a failure that running again can mend.
@@ -215,7 +215,7 @@ async fn sync_one(
         let applied = store
             .apply(
                 &table,
-                Batch {
+                Write {
                     records: &batch.records,
                     deleted: &batch.vanished,
                     checkpoint: Some((key, &batch.checkpoint)),
@@ -238,7 +238,7 @@ async fn sync_one(
         progress.set_message(format!("{key}: scanning Ids for deletes"));
         let known = store.ids(&table).await?;
         let gone = gone(client, resource, &known).await?;
-        summary.deleted += store.apply(&table, Batch::deletes(&gone)).await?.removed;
+        summary.deleted += store.apply(&table, Write::deletes(&gone)).await?.removed;
     }
     progress.finish_and_clear();
     summary.rows = store.count(&table).await?;
@@ -269,7 +269,7 @@ async fn delete_unseen(
         .into_iter()
         .filter(|id| !found.contains(id))
         .collect();
-    Ok(store.apply(table, Batch::deletes(&gone)).await?.removed)
+    Ok(store.apply(table, Write::deletes(&gone)).await?.removed)
 }
 
 /// A spinner on stderr when it is a terminal and not `quiet`; hidden

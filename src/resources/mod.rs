@@ -331,7 +331,9 @@ macro_rules! handle {
                             q = q.$to_updated(to);
                         }
                         let (raw, query) = (client.raw(), q.finish()?);
-                        let request = Self::page_request(&client, &query, client.stream_page_size());
+                        let spec = &$crate::spec::$module::SPEC;
+                        let size = client.stream_page_size();
+                        let request = $crate::resources::page_request(raw, spec, &query, size);
                         let op = stringify!($list);
                         let (page, date) = $crate::request::send_dated(raw, op, request).await?;
                         Ok((Self::page_of(page), date))
@@ -371,23 +373,23 @@ macro_rules! handle {
                 $crate::Page::new(page.records, numbers, page.has_next_page)
             }
 
-            /// One page of `query` as the generated answer, `size` records
-            /// unless the query sets its own.
-            fn page_request<'a>(
-                client: &'a $crate::Client,
-                query: &'a $crate::Query,
+            /// One page of a checked `query`, `size` records unless it sets
+            /// its own.
+            async fn fetch(
+                client: &$crate::Client,
+                query: &$crate::Query,
                 size: std::num::NonZeroU32,
-            ) -> impl std::future::Future<Output = $crate::request::Answer<$crate::types::$page>> + 'a {
-                let spec = &$crate::spec::$module::SPEC;
-                $crate::resources::page_request(client.raw(), spec, query, size)
+            ) -> $crate::Result<$crate::Page<$crate::types::$item>> {
+                let (raw, spec) = (client.raw(), &$crate::spec::$module::SPEC);
+                let request = $crate::resources::page_request(raw, spec, query, size);
+                let page = $crate::request::send(raw, stringify!($list), request).await?;
+                Ok(Self::page_of(page))
             }
 
-            /// One page of a checked `query`.
+            /// One page of a checked `query`, of the client's page size
+            /// unless it sets its own.
             async fn page(&self, query: &$crate::Query) -> $crate::Result<$crate::Page<$crate::types::$item>> {
-                let client = &self.client;
-                let request = Self::page_request(client, query, client.page_size());
-                let page = $crate::request::send(client.raw(), stringify!($list), request).await?;
-                Ok(Self::page_of(page))
+                Self::fetch(&self.client, query, self.client.page_size()).await
             }
 
             /// Every page of a checked `query`, as a stream.
@@ -400,11 +402,7 @@ macro_rules! handle {
                 $crate::resources::stream(op, self.client.concurrency(), move |page| {
                     let client = client.clone();
                     let query = $crate::Query { page: Some(page), ..query.clone() };
-                    async move {
-                        let request = Self::page_request(&client, &query, client.stream_page_size());
-                        let page = $crate::request::send(client.raw(), op, request).await?;
-                        Ok(Self::page_of(page))
-                    }
+                    async move { Self::fetch(&client, &query, client.stream_page_size()).await }
                 })
             }
         }

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::spec_change::{Nexudus, build_copy, copy_workspace};
+use crate::spec_change::{Nexudus, build_copy, copy_of, copy_workspace};
 use crate::workspace::Workspace;
 use crate::{Result, lint, process, stand_in};
 
@@ -29,11 +29,7 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
-    let dir = ws.target.join("drift-loop");
-    let copy = Workspace {
-        root: dir.join("ws"),
-        target: dir.join("target"),
-    };
+    let (dir, copy) = copy_of(ws, "drift-loop");
     stage("copy", || copy_workspace(ws, &dir, &copy.root))?;
     let before = stage("build", || stand_in::build(ws))?;
     let server = stage("serve", || stand_in::Server::start(ws, &before, &[]))?;

@@ -108,11 +108,7 @@ const LINK_FROM: u64 = 64 * 1024;
 
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
-    let dir = ws.target.join("spec-change");
-    let copy = Workspace {
-        root: dir.join("ws"),
-        target: dir.join("target"),
-    };
+    let (dir, copy) = copy_of(ws, "spec-change");
     stage("copy", || copy_workspace(ws, &dir, &copy.root))?;
     stage("edit", || edit_spec(&copy.spec()))?;
     let build_start = Instant::now();
@@ -151,6 +147,17 @@ pub fn run(ws: &Workspace) -> Result {
 fn stage<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     println!("\n--> spec-change: {name}");
     f().map_err(|e| format!("stage `{name}` failed: {e}"))
+}
+
+/// The directory `target/<name>` a step works in, and the workspace copy in
+/// it: sources in `ws/`, builds in `target/`.
+pub fn copy_of(ws: &Workspace, name: &str) -> (PathBuf, Workspace) {
+    let dir = ws.target.join(name);
+    let copy = Workspace {
+        root: dir.join("ws"),
+        target: dir.join("target"),
+    };
+    (dir, copy)
 }
 
 /// Copies the files git knows (tracked, and untracked ones it does not

@@ -1,13 +1,14 @@
 //! What a sync's writes take and what they did, for both databases: a
-//! batch in, and per record inserted, updated or unchanged, rows deleted,
-//! values not stored as sent out.
+//! [`Write`] in, and per record inserted, updated or unchanged, rows
+//! deleted, values not stored as sent out.
 
 use nexudus_timepasses::Checkpoint;
 use serde_json::Value;
 
-/// One batch, written in one transaction: all of it is committed, or none.
+/// One write of a batch, in one transaction: all of it is committed, or
+/// none.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Batch<'a> {
+pub struct Write<'a> {
     /// Full records as JSON, upserted.
     pub records: &'a [Value],
     /// Ids whose rows are deleted.
@@ -16,12 +17,12 @@ pub struct Batch<'a> {
     pub checkpoint: Option<(&'a str, &'a Checkpoint)>,
 }
 
-impl<'a> Batch<'a> {
-    /// A batch that only deletes the rows of `ids`.
+impl<'a> Write<'a> {
+    /// A write that only deletes the rows of `ids`.
     pub fn deletes(ids: &'a [i32]) -> Self {
-        Batch {
+        Write {
             deleted: ids,
-            ..Batch::default()
+            ..Write::default()
         }
     }
 }

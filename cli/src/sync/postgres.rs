@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{error::SqlState, Client, Config, NoTls, Statement};
 
-use super::outcome::{Applied, Batch, Outcome};
+use super::outcome::{Applied, Outcome, Write};
 use super::schema::{definitions, quoted, quoted_names, Column, Kind, EXTRA};
 use crate::failure::{code, Failure};
 
@@ -255,12 +255,12 @@ impl Store {
     /// In one transaction: upserts `records`, deletes the rows of
     /// `deleted`, and stores `checkpoint` for `resource`. All of it is
     /// committed, or none.
-    pub async fn apply(&mut self, table: &Table, batch: Batch<'_>) -> Result<Applied, String> {
-        let Batch {
+    pub async fn apply(&mut self, table: &Table, write: Write<'_>) -> Result<Applied, String> {
+        let Write {
             records,
             deleted,
             checkpoint,
-        } = batch;
+        } = write;
         let rows: Vec<Row> = records
             .iter()
             .map(|r| row(&table.columns, r))

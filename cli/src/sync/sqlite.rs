@@ -12,7 +12,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::outcome::{Applied, Batch, Outcome};
+use super::outcome::{Applied, Outcome, Write};
 use super::schema::{definitions, quoted, quoted_names, Column, Kind, EXTRA};
 
 /// An open database.
@@ -213,12 +213,12 @@ impl Store {
     /// In one transaction: upserts `records` (full records as JSON), deletes
     /// the rows of `deleted`, and stores `checkpoint` for `resource`. All of
     /// it is committed, or none.
-    pub fn apply(&mut self, table: &Table, batch: Batch<'_>) -> Result<Applied, String> {
-        let Batch {
+    pub fn apply(&mut self, table: &Table, write: Write<'_>) -> Result<Applied, String> {
+        let Write {
             records,
             deleted,
             checkpoint,
-        } = batch;
+        } = write;
         let tx = self
             .conn
             .transaction()
@@ -345,23 +345,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::sync::schema::columns;
 
-    /// A batch of `records` alone.
-    fn upserts(records: &[Value]) -> Batch<'_> {
-        Batch {
+    /// A write of `records` alone.
+    fn upserts(records: &[Value]) -> Write<'_> {
+        Write {
             records,
-            ..Batch::default()
+            ..Write::default()
         }
     }
 
-    /// A batch of `records` stored with the checkpoint `cp` of resource `t`.
-    fn marked<'a>(records: &'a [Value], cp: &'a Checkpoint) -> Batch<'a> {
-        Batch {
+    /// A write of `records` stored with the checkpoint `cp` of resource `t`.
+    fn marked<'a>(records: &'a [Value], cp: &'a Checkpoint) -> Write<'a> {
+        Write {
             checkpoint: Some(("t", cp)),
             ..upserts(records)
         }
     }
-    use crate::sync::schema::columns;
 
     fn store() -> (Store, Table) {
         let mut store = Store {
@@ -406,7 +406,7 @@ mod tests {
         assert_eq!((used, extra.as_str()), (0, r#"{"Colour":"teal"}"#));
         assert_eq!(store.checkpoint("t").unwrap(), Some(cp));
         let removed = store
-            .apply(&table, Batch::deletes(&[1, 2]))
+            .apply(&table, Write::deletes(&[1, 2]))
             .unwrap()
             .removed;
         assert_eq!(removed, 1);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use nexudus_timepasses::Checkpoint;
 
-use super::outcome::{Applied, Batch};
+use super::outcome::{Applied, Write};
 use super::schema::Column;
 use super::{postgres, sqlite};
 use crate::failure::Failure;
@@ -123,11 +123,11 @@ impl Store {
         }
     }
 
-    /// Writes `batch` into `table` in one transaction.
-    pub async fn apply(&mut self, table: &Table, batch: Batch<'_>) -> Result<Applied, String> {
+    /// Writes `write` into `table` in one transaction.
+    pub async fn apply(&mut self, table: &Table, write: Write<'_>) -> Result<Applied, String> {
         match (self, table) {
-            (Store::Sqlite(s), Table::Sqlite(t)) => s.apply(t, batch),
-            (Store::Postgres(p), Table::Postgres(t)) => p.apply(t, batch).await,
+            (Store::Sqlite(s), Table::Sqlite(t)) => s.apply(t, write),
+            (Store::Postgres(p), Table::Postgres(t)) => p.apply(t, write).await,
             _ => Err(MIXED.into()),
         }
     }
