@@ -298,7 +298,10 @@ mod tests {
             ],
             ..Query::default()
         });
-        assert!(twice.contains("TimePass_Archived is given twice"), "{twice}");
+        assert!(
+            twice.contains("TimePass_Archived is given twice"),
+            "{twice}"
+        );
     }
 
     #[test]
@@ -318,7 +321,9 @@ mod tests {
         );
         let failed = q.page(2u32).page(0u32).finish().unwrap_err();
         assert!(
-            failed.to_string().contains("page: the value given does not convert"),
+            failed
+                .to_string()
+                .contains("page: the value given does not convert"),
             "{failed}"
         );
     }
