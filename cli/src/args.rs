@@ -105,7 +105,7 @@ fn refuse_overlay(output: Option<Format>, name: &str) -> Result<(), clap::Error>
     }
     Err(clap::Error::raw(
         clap::error::ErrorKind::InvalidValue,
-        format!("`-o overlay` is the format of `nexudus drift`; `{name}` writes table, json, jsonl or csv"),
+        format!("`-o overlay` is the format of `nexudus drift` only; `{name}` does not write it"),
     ))
 }
 

@@ -220,14 +220,18 @@ impl Profiles {
     }
 }
 
-/// Writes a new file only its owner can read (mode 0600): the emails in
-/// it are personal data.
+/// Writes a new file only its owner can read (mode 0600: the emails in it
+/// are personal data), flushed to disk.
 fn write_private(path: &Path, text: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(path)?, text)
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, text)?;
+    // On disk before the rename makes it the file: a crash then leaves the
+    // old file or the new one, never an empty one.
+    file.sync_all()
 }
 
 /// Creates `dir` (mode 0700) when missing; makes an existing one 0700 too,

@@ -5,6 +5,8 @@
 //! (deleted since they were listed) and the checkpoint after the batch.
 //! Also the Id scan that finds deleted records (`gone`).
 
+use std::collections::HashSet;
+
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use nexudus_timepasses::spec::{Resource, ResourceVisitor, BATCH_IDS};
@@ -55,12 +57,10 @@ impl<'a> Reader<'a> {
         let Some((ids, checkpoint)) = self.listing.try_next().await? else {
             return Ok(None);
         };
-        let records = full_records(self.client, self.resource, &ids).await?;
-        let found: std::collections::HashSet<i32> = records.iter().filter_map(record_id).collect();
-        let vanished = ids.iter().copied().filter(|id| !found.contains(id));
+        let (records, vanished) = fetch(self.client, self.resource, &ids).await?;
         Ok(Some(Batch {
             listed: ids.len(),
-            vanished: vanished.collect(),
+            vanished,
             records,
             checkpoint,
         }))
@@ -101,9 +101,22 @@ fn changes(
     resource.visit(Changes(client, since))
 }
 
+/// The full records of `ids` (batch gets), and the Ids among them the
+/// server no longer has: it confirms they were deleted.
+pub async fn fetch(
+    client: &Client,
+    resource: Resource,
+    ids: &[i32],
+) -> Result<(Vec<Value>, Vec<i32>), Failure> {
+    let records = full_records(client, resource, ids).await?;
+    let found: HashSet<i32> = records.iter().filter_map(record_id).collect();
+    let missing = ids.iter().copied().filter(|id| !found.contains(id));
+    Ok((records, missing.collect()))
+}
+
 /// The full records of `ids` as JSON, by batch gets of at most
 /// [`BATCH_IDS`], as many at once as the client's concurrency.
-pub async fn full_records(
+async fn full_records(
     client: &Client,
     resource: Resource,
     ids: &[i32],

@@ -32,7 +32,7 @@ use crate::args::{chosen, parse_resource, ApiArgs};
 use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
-use crate::reader::{full_records, gone, record_id, Reader};
+use crate::reader::{fetch, gone, record_id, Reader};
 use outcome::{Outcome, Write};
 use store::{Store, Target};
 
@@ -260,15 +260,7 @@ async fn delete_unseen(
         .into_iter()
         .filter(|id| !seen.contains(id))
         .collect();
-    let found: HashSet<i32> = full_records(client, resource, &unseen)
-        .await?
-        .iter()
-        .filter_map(record_id)
-        .collect();
-    let gone: Vec<i32> = unseen
-        .into_iter()
-        .filter(|id| !found.contains(id))
-        .collect();
+    let (_, gone) = fetch(client, resource, &unseen).await?;
     Ok(store.apply(table, Write::deletes(&gone)).await?.removed)
 }
 

@@ -14,7 +14,7 @@ mod messages;
 mod schema;
 mod state;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{BufWriter, Stdout, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,11 +27,11 @@ use crate::args::ApiArgs;
 use crate::context::Context;
 use crate::failure::{Done, Failure};
 use crate::progress;
-use crate::reader::{gone, record_id, Reader};
+use crate::reader::{fetch, gone, record_id, Reader};
 use catalog::{Chosen, Method};
 use config::Config;
 use messages::Messages;
-use state::{Bookmark, State};
+use state::State;
 
 /// Options of `nexudus tap`.
 #[derive(Debug, clap::Args)]
@@ -150,6 +150,13 @@ async fn tap(
         let (clock, before) = (Instant::now(), progress::requests());
         let mut stream = Stream {
             chosen,
+            described: chosen
+                .resource
+                .spec()
+                .record_fields
+                .iter()
+                .map(|f| f.name)
+                .collect(),
             deletes: input.config.detect_deletes,
             emitted: 0,
             deleted: 0,
@@ -192,6 +199,8 @@ async fn tap(
 /// One stream's run and its counts.
 struct Stream<'a> {
     chosen: &'a Chosen,
+    /// The fields the spec describes for a full record.
+    described: HashSet<&'static str>,
     deletes: bool,
     emitted: u64,
     deleted: u64,
@@ -225,13 +234,19 @@ impl Stream<'_> {
             true => bookmark.id_set(),
             false => BTreeSet::new(),
         };
+        // A full walk sees every live record: the known Ids it did not see
+        // are the only ones that may be gone.
+        let mut seen = BTreeSet::new();
         let mut reader = Reader::new(client, chosen.resource, &since);
         let mut checkpoint = since;
         while let Some(batch) = reader.next().await? {
             let extracted = now();
             for record in batch.records {
-                if self.deletes {
-                    known.extend(record_id(&record));
+                if let (true, Some(id)) = (self.deletes, record_id(&record)) {
+                    known.insert(id);
+                    if chosen.method == Method::FullTable {
+                        seen.insert(id);
+                    }
                 }
                 out.record(name, self.selected(record), &extracted)?;
                 self.emitted += 1;
@@ -249,8 +264,16 @@ impl Stream<'_> {
             out.state(state)?;
         }
         if self.deletes {
-            let ids: Vec<i32> = known.iter().copied().collect();
-            let gone = gone(client, chosen.resource, &ids).await?;
+            let gone = match chosen.method {
+                Method::FullTable => {
+                    let unseen: Vec<i32> = known.difference(&seen).copied().collect();
+                    fetch(client, chosen.resource, &unseen).await?.1
+                }
+                Method::Incremental => {
+                    let ids: Vec<i32> = known.iter().copied().collect();
+                    gone(client, chosen.resource, &ids).await?
+                }
+            };
             self.deleted(&gone, &mut known, out)?;
             self.bookmark(state, &checkpoint, &known);
             out.state(state)?;
@@ -265,10 +288,9 @@ impl Stream<'_> {
             return record;
         };
         let fields = &self.chosen.fields;
-        let spec = self.chosen.resource.spec().record_fields;
         let (mut out, mut extra) = (Map::new(), Map::new());
         for (name, value) in map {
-            if !spec.iter().any(|f| f.name == name) {
+            if !self.described.contains(name.as_str()) {
                 extra.insert(name, value);
             } else if fields.contains(name.as_str()) {
                 out.insert(name, value);
@@ -288,9 +310,6 @@ impl Stream<'_> {
         known: &mut BTreeSet<i32>,
         out: &mut Messages<W>,
     ) -> Result<(), Failure> {
-        if !self.deletes {
-            return Ok(());
-        }
         let at = now();
         for id in ids {
             known.remove(id);
@@ -304,18 +323,13 @@ impl Stream<'_> {
     /// The stream's bookmark in `state`: the checkpoint, and the Ids
     /// when deletes are emitted.
     fn bookmark(&self, state: &mut State, checkpoint: &Checkpoint, known: &BTreeSet<i32>) {
+        let bookmark = state.bookmarks.entry(self.name().to_owned()).or_default();
+        bookmark.checkpoint = checkpoint.clone();
         // Without deletes the Ids the state came with stay, so that turning
         // deletes on later still knows what the target holds.
-        let kept = || state.bookmarks.get(self.name()).and_then(|b| b.ids.clone());
-        let bookmark = Bookmark {
-            checkpoint: checkpoint.clone(),
-            ids: if self.deletes {
-                Some(state::ranges(known))
-            } else {
-                kept()
-            },
-        };
-        state.bookmarks.insert(self.name().to_owned(), bookmark);
+        if self.deletes {
+            bookmark.ids = Some(state::ranges(known));
+        }
     }
 }
 

@@ -149,6 +149,12 @@ fn choose(catalog: &File) -> Result<Vec<Chosen>, String> {
     Ok(out)
 }
 
+/// The resource whose stream is `name`, exactly (a Singer stream id is
+/// not an alias, and its case counts).
+pub fn stream(name: &str) -> Option<Resource> {
+    Resource::ALL.into_iter().find(|r| r.spec().name == name)
+}
+
 /// The resource an entry names.
 fn resource(entry: &Entry) -> Result<Resource, String> {
     let name = entry
@@ -156,13 +162,10 @@ fn resource(entry: &Entry) -> Result<Resource, String> {
         .as_deref()
         .or(entry.stream.as_deref())
         .ok_or("a stream without tap_stream_id or stream")?;
-    Resource::ALL
-        .into_iter()
-        .find(|r| r.spec().name == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = Resource::ALL.iter().map(|r| r.spec().name).collect();
-            format!("stream {name:?} is not one of {}", names.join(", "))
-        })
+    stream(name).ok_or_else(|| {
+        let names: Vec<&str> = Resource::ALL.iter().map(|r| r.spec().name).collect();
+        format!("stream {name:?} is not one of {}", names.join(", "))
+    })
 }
 
 /// The stream-level metadata of an entry.

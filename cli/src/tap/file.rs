@@ -30,16 +30,28 @@ pub fn read<T: DeserializeOwned>(what: &str, path: &Path) -> Result<T, Failure> 
     Ok(value)
 }
 
-/// serde's message without the value it refused (`invalid type: integer
-/// \`12345678\`, ...`: a password, maybe); names of fields it quotes stay.
+/// serde's message without the value it refused: the first quoted part of
+/// an `invalid ...` message, in backticks (`invalid type: integer
+/// \`12345678\``) or, for text, in escaped double quotes (`invalid type:
+/// string "hunter2"`). A password, maybe; what follows stays.
 pub fn without_values(message: &str) -> String {
-    if !message.starts_with("invalid ") {
+    let Some(start) = message
+        .starts_with("invalid ")
+        .then(|| message.find(['`', '"']))
+        .flatten()
+    else {
         return message.to_owned();
-    }
-    let mut parts = message.splitn(3, '`');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(before), Some(_value), Some(after)) => format!("{before}…{after}"),
-        _ => message.to_owned(),
+    };
+    let quote = message.as_bytes()[start];
+    let mut escaped = false;
+    let end = message[start + 1..].bytes().position(|b| {
+        let closes = b == quote && !escaped;
+        escaped = b == b'\\' && !escaped;
+        closes
+    });
+    match end {
+        Some(end) => format!("{}…{}", &message[..start], &message[start + end + 2..]),
+        None => message.to_owned(),
     }
 }
 
@@ -67,5 +79,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(message.contains("password: invalid type"), "{message}");
         assert!(!message.contains("12345678"), "{message}");
+    }
+
+    #[test]
+    fn a_refused_text_is_not_repeated_either() {
+        let message = r#"invalid type: string "hun\"ter2", expected u32"#;
+        assert_eq!(
+            without_values(message),
+            "invalid type: string …, expected u32"
+        );
+        let integer = "invalid type: integer `12345678`, expected a string";
+        assert_eq!(
+            without_values(integer),
+            "invalid type: integer …, expected a string"
+        );
+        assert_eq!(
+            without_values("missing field `token`"),
+            "missing field `token`"
+        );
     }
 }

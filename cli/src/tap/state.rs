@@ -8,11 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::NaiveDateTime;
-use nexudus_timepasses::spec::Resource;
 use nexudus_timepasses::Checkpoint;
 use serde::{Deserialize, Serialize};
 
-use super::file;
+use super::{catalog, file};
 use crate::failure::Failure;
 
 /// The checkpoints' format (the API's range filters': minutes, UTC).
@@ -58,7 +57,7 @@ impl State {
         let mut raw: Raw = file::read("state", path)?;
         let mut warnings = Vec::new();
         raw.bookmarks.retain(|name, _| {
-            let known = Resource::ALL.iter().any(|r| r.spec().name == name);
+            let known = catalog::stream(name).is_some();
             if !known {
                 warnings.push(format!(
                     "state file {}: stream {name:?} is not one of this tap's; ignored",
