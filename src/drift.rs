@@ -30,7 +30,7 @@ mod infer;
 mod proposal;
 
 pub use crate::spec::Resource;
-pub use infer::Seen;
+use infer::Seen;
 pub use proposal::{Change, ChangeKind, Proposal};
 
 impl DriftCheck {
@@ -76,7 +76,7 @@ impl DriftCheck {
             }
             self.observe(&format!("{schema}Page"), &envelope);
             for record in &records {
-                self.observe(&format!("{schema}ListItem"), record);
+                self.observe(spec.list_schema(), record);
                 if let Some(id) = record.get("Id").and_then(Value::as_i64) {
                     ids.push(id);
                 }
@@ -395,9 +395,7 @@ fn spec_schemas() -> &'static Map<String, Value> {
 /// The full record schema of a listing record schema (`TimePass` of
 /// `TimePassListItem`); `None` for any other schema.
 fn full_record_of(listing: &str) -> Option<&'static Value> {
-    listing
-        .strip_suffix("ListItem")
-        .and_then(|full| spec_schemas().get(full))
+    crate::spec::of_listing(listing).and_then(|r| spec_schemas().get(r.record_schema()))
 }
 
 /// A schema with a `$ref` followed (one level is all the spec uses).

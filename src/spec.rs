@@ -159,6 +159,22 @@ impl ResourceSpec {
     }
 }
 
+/// The resource whose full record schema is `schema` (`TimePass`).
+pub(crate) fn of_record(schema: &str) -> Option<&'static ResourceSpec> {
+    RESOURCES
+        .iter()
+        .copied()
+        .find(|r| r.record_schema() == schema)
+}
+
+/// The resource whose listing record schema is `schema` (`TimePassListItem`).
+pub(crate) fn of_listing(schema: &str) -> Option<&'static ResourceSpec> {
+    RESOURCES
+        .iter()
+        .copied()
+        .find(|r| r.list_schema() == schema)
+}
+
 impl Resource {
     /// The resource named `text`: its path name (`timepasses`), its alias
     /// (`time-passes`) or its entity (`TimePass`), in any case.

@@ -62,12 +62,14 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
     let connection = ctx.connect().await?;
     let check = check(&connection.client, args).await?;
     let findings = check.findings();
-    let proposal = check.proposal(chrono::Utc::now().date_naive());
+    // Worked out only for `-o overlay` and `--apply`, once.
+    let proposal = std::cell::OnceCell::new();
+    let proposal = || proposal.get_or_init(|| check.proposal(chrono::Utc::now().date_naive()));
     // A table unless asked otherwise, piped or not: the findings are for
     // people first; `-o json` for tools.
     let written = match ctx.format_or(Format::Table) {
         Format::Table => print_table(&findings),
-        Format::Overlay => overlay::render(&proposal)
+        Format::Overlay => overlay::render(proposal())
             .map_err(|e| Failure::new(code::OTHER, format!("cannot write the overlay: {e}")))
             .and_then(|text| print(&text)),
         format => write(ctx, format, &findings),
@@ -79,7 +81,7 @@ pub async fn run(ctx: &Context, args: &Args) -> Result<Done, Failure> {
         _ => {}
     }
     if let Some(spec) = &args.apply {
-        return apply_proposal(ctx, spec, &proposal);
+        return apply_proposal(ctx, spec, proposal());
     }
     if findings.is_empty() {
         ctx.say("drift: the spec describes everything seen");

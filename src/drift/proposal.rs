@@ -16,6 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
+use crate::spec;
+
 use super::{
     fits, full_record_of, nullable, properties, resolve, spec_schemas, types, DriftCheck, Problem,
     Seen,
@@ -107,12 +109,13 @@ impl DriftCheck {
     /// What `field` was seen with in `schema` and in its partner (the
     /// listing record of a full record, or the full record of a listing).
     fn seen_in_both(&self, schema: &str, field: &str) -> Seen {
-        let partner = match schema.strip_suffix("ListItem") {
-            Some(full) => full.to_owned(),
-            None => format!("{schema}ListItem"),
+        let partner = match (spec::of_listing(schema), spec::of_record(schema)) {
+            (Some(r), _) => Some(r.record_schema()),
+            (None, Some(r)) => Some(r.list_schema()),
+            (None, None) => None,
         };
         let mut seen = Seen::default();
-        for name in [schema, partner.as_str()] {
+        for name in std::iter::once(schema).chain(partner) {
             if let Some(other) = self.fields.get(&(name.to_owned(), field.to_owned())) {
                 seen.merge(other);
             }
@@ -196,12 +199,16 @@ fn adjust(spec: &Value, seen: &Seen) -> Adjust {
 /// `null`, `<<`, `1_000`, ...). Other names are left to a person.
 fn plain_key(name: &str) -> bool {
     const WORDS: [&str; 9] = ["y", "yes", "n", "no", "true", "false", "on", "off", "null"];
-    let identifier = name
-        .chars()
+    identifier(name) && !WORDS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Whether `name` is an ASCII identifier: a letter or `_`, then letters,
+/// digits and `_`.
+fn identifier(name: &str) -> bool {
+    name.chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    identifier && !WORDS.contains(&name.to_ascii_lowercase().as_str())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl Proposal {
@@ -242,8 +249,8 @@ impl Proposal {
             }
             (None, None) => return self.leave(schema, field, &several(seen)),
         };
-        let bodies = ["Create", "Update"].map(|body| format!("{schema}{body}"));
-        for body in bodies.iter().filter(|b| spec_schemas().contains_key(*b)) {
+        let bodies = spec::of_record(schema).map_or(&[][..], |r| &r.schemas[2..]);
+        for body in bodies {
             self.write_candidates.push(format!("{body}.{field}"));
         }
         self.push(schema, field, ChangeKind::Add(property));
@@ -342,12 +349,7 @@ fn several(seen: &Seen) -> String {
 /// A JSONPath member selector: `.Name`, or `['odd name']` for a name that
 /// is not a plain identifier.
 fn member(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
+    if identifier(name) {
         format!(".{name}")
     } else {
         format!("['{}']", name.replace('\\', "\\\\").replace('\'', "\\'"))

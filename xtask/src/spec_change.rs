@@ -106,15 +106,18 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// workspace's files.
 const LINK_FROM: u64 = 64 * 1024;
 
+/// This step's name, and its directory under `target/`.
+const STEP: &str = "spec-change";
+
 pub fn run(ws: &Workspace) -> Result {
     let start = Instant::now();
-    let (dir, copy) = copy_of(ws, "spec-change");
-    stage("copy", || copy_workspace(ws, &dir, &copy.root))?;
-    stage("edit", || edit_spec(&copy.spec()))?;
+    let (dir, copy) = copy_of(ws, STEP);
+    stage(STEP, "copy", || copy_workspace(ws, &dir, &copy.root))?;
+    stage(STEP, "edit", || edit_spec(&copy.spec()))?;
     let build_start = Instant::now();
-    let (before, after) = stage("build", || build(ws, &copy))?;
+    let (before, after) = stage(STEP, "build", || build(ws, &copy))?;
     let build_time = build_start.elapsed();
-    let server = stage("serve", || stand_in::Server::start(ws, &after, &[]))?;
+    let server = stage(STEP, "serve", || stand_in::Server::start(ws, &after, &[]))?;
     let sqlite = dir.join("timepasses.sqlite");
     let _ = fs::remove_file(&sqlite);
     let databases = [
@@ -125,12 +128,12 @@ pub fn run(ws: &Workspace) -> Result {
     let new = Nexudus::new("the copy's", after, &server.url);
 
     for db in &databases {
-        stage("sync", || sync_before(ws, &old, db))?;
+        stage(STEP, "sync", || sync_before(ws, &old, db))?;
     }
-    let id = stage("create", || create(ws, &new))?;
-    stage("filter", || filter(ws, &new, id))?;
+    let id = stage(STEP, "create", || create(ws, &new))?;
+    stage(STEP, "filter", || filter(ws, &new, id))?;
     for db in &databases {
-        stage("sync", || sync_after(ws, &new, db, id))?;
+        stage(STEP, "sync", || sync_after(ws, &new, db, id))?;
     }
     drop(server);
     println!(
@@ -144,8 +147,10 @@ pub fn run(ws: &Workspace) -> Result {
     Ok(())
 }
 
-fn stage<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    println!("\n--> spec-change: {name}");
+/// Runs stage `name` of the xtask step `step`, announcing it, and names it
+/// when it fails.
+pub fn stage<T>(step: &str, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    println!("\n--> {step}: {name}");
     f().map_err(|e| format!("stage `{name}` failed: {e}"))
 }
 
@@ -565,13 +570,15 @@ impl Nexudus {
             .env_remove("NEXUDUS_TOKEN")
             .env_remove("NEXUDUS_TOTP");
         let (line, output) = process::capture_within(&mut cmd, &ws.root, COMMAND_TIMEOUT)?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            Ok(stdout)
         } else {
             Err(format!(
-                "`{line}` failed ({}): {}",
+                "`{line}` failed ({}): {}\n{}",
                 output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
+                String::from_utf8_lossy(&output.stderr).trim(),
+                stdout.trim()
             ))
         }
     }
