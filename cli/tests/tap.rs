@@ -664,3 +664,67 @@ async fn deleted_records_are_emitted_with_sdc_deleted_at() {
         .collect();
     assert_eq!(held, want, "the state holds the Ids that remain");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_table_stream_emits_the_records_its_walk_no_longer_finds_as_deleted() {
+    let server = start(seeded(11)).await;
+    let dir = scratch("full-table-deletes");
+    let config = config(&dir, &server, json!({"detect_deletes": true}));
+    let (stdout, _) = tap_ok(&["--config".as_ref(), config.as_path(), "--discover".as_ref()]).await;
+    let mut catalog: Value = serde_json::from_slice(&stdout).expect("a catalog");
+    for stream in catalog["streams"].as_array_mut().expect("streams") {
+        let coworker = stream["stream"] == "coworkertimepasses";
+        for m in stream["metadata"].as_array_mut().expect("metadata") {
+            if m["breadcrumb"] == json!([]) {
+                m["metadata"]["selected"] = json!(coworker);
+                m["metadata"]["replication-method"] = json!("FULL_TABLE");
+            }
+        }
+    }
+    let catalog = write(&dir, "catalog.json", &catalog.to_string());
+    let run = |state: Option<PathBuf>| {
+        let (config, catalog) = (config.clone(), catalog.clone());
+        async move {
+            let mut args: Vec<PathBuf> =
+                vec!["--config".into(), config, "--catalog".into(), catalog];
+            if let Some(state) = state {
+                args.extend([PathBuf::from("--state"), state]);
+            }
+            let args: Vec<&Path> = args.iter().map(PathBuf::as_path).collect();
+            tap_ok(&args).await.0
+        }
+    };
+    let first = run(None).await;
+    let state = lines(&first).last().expect("a STATE")["value"].clone();
+    let state = write(&dir, "state.json", &state.to_string());
+
+    let cw = client(&server).coworker_time_passes();
+    let ids: Vec<i32> = cw
+        .all(|q| q)
+        .await
+        .expect("a listing")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let mut deleted = BTreeSet::new();
+    for id in &ids {
+        if deleted.len() < 2 && cw.delete(*id).await.is_ok() {
+            deleted.insert(*id);
+        }
+    }
+    assert_eq!(deleted.len(), 2, "two seeded passes without check-ins");
+    let again = check_messages(&lines(&run(Some(state)).await));
+    let coworker = &again["coworkertimepasses"];
+    let marked: BTreeSet<i32> = coworker
+        .iter()
+        .filter(|r| r["_sdc_deleted_at"].is_string())
+        .filter_map(|r| r["Id"].as_i64())
+        .map(|id| id as i32)
+        .collect();
+    assert_eq!(marked, deleted);
+    assert_eq!(
+        coworker.len(),
+        ids.len(),
+        "every record that remains, and the two deleted"
+    );
+}
