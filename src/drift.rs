@@ -408,12 +408,14 @@ fn resolve(schema: &Value) -> &Value {
         .unwrap_or(schema)
 }
 
-fn properties(schema: &Value) -> Map<String, Value> {
+/// A schema's properties (none when it declares none), borrowed: drift
+/// looks them up for every field of every record it reads.
+fn properties(schema: &Value) -> &Map<String, Value> {
+    static NONE: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
     resolve(schema)
         .get("properties")
         .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
+        .unwrap_or(&NONE)
 }
 
 /// The JSON types a schema allows (its `type`, or its `anyOf`/`oneOf`
