@@ -625,33 +625,11 @@ async fn deleted_records_are_emitted_with_sdc_deleted_at() {
         .all(|r| r.get("_sdc_deleted_at").is_none()));
     let state = into_target(&dir, &stdout).await.expect("a state");
 
-    let cw = client(&server).coworker_time_passes();
-    let ids: Vec<i32> = cw
-        .all(|q| q)
-        .await
-        .expect("a listing")
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    let mut deleted = BTreeSet::new();
-    for id in &ids {
-        // The API keeps passes that have check-ins: delete two it lets go.
-        if deleted.len() < 2 && cw.delete(*id).await.is_ok() {
-            deleted.insert(*id);
-        }
-    }
-    assert_eq!(deleted.len(), 2, "two seeded passes without check-ins");
+    let (ids, deleted) = delete_two(&server).await;
     let (stdout, _) = resume(&config, &dir, &state.to_string()).await;
     let messages = lines(&stdout);
     let again = check_messages(&messages);
-    let marked: BTreeSet<i32> = again
-        .values()
-        .flatten()
-        .filter(|r| r["_sdc_deleted_at"].is_string())
-        .filter_map(|r| r["Id"].as_i64())
-        .map(|id| id as i32)
-        .collect();
-    assert_eq!(marked, deleted);
+    assert_eq!(marked_deleted(again.values().flatten()), deleted);
     into_target(&dir, &stdout).await.expect("a state");
     let last =
         &messages.last().expect("a STATE")["value"]["bookmarks"]["coworkertimepasses"]["ids"];
@@ -698,7 +676,21 @@ async fn a_full_table_stream_emits_the_records_its_walk_no_longer_finds_as_delet
     let state = lines(&first).last().expect("a STATE")["value"].clone();
     let state = write(&dir, "state.json", &state.to_string());
 
-    let cw = client(&server).coworker_time_passes();
+    let (ids, deleted) = delete_two(&server).await;
+    let again = check_messages(&lines(&run(Some(state)).await));
+    let coworker = &again["coworkertimepasses"];
+    assert_eq!(marked_deleted(coworker), deleted);
+    assert_eq!(
+        coworker.len(),
+        ids.len(),
+        "every record that remains, and the two deleted"
+    );
+}
+
+/// Every CoworkerTimePass Id, and two of them deleted: the API keeps passes
+/// that have check-ins, so the first two it lets go.
+async fn delete_two(server: &StandIn) -> (Vec<i32>, BTreeSet<i32>) {
+    let cw = client(server).coworker_time_passes();
     let ids: Vec<i32> = cw
         .all(|q| q)
         .await
@@ -713,18 +705,15 @@ async fn a_full_table_stream_emits_the_records_its_walk_no_longer_finds_as_delet
         }
     }
     assert_eq!(deleted.len(), 2, "two seeded passes without check-ins");
-    let again = check_messages(&lines(&run(Some(state)).await));
-    let coworker = &again["coworkertimepasses"];
-    let marked: BTreeSet<i32> = coworker
-        .iter()
+    (ids, deleted)
+}
+
+/// The Ids of the records marked deleted (`_sdc_deleted_at` set).
+fn marked_deleted<'a>(records: impl IntoIterator<Item = &'a Value>) -> BTreeSet<i32> {
+    records
+        .into_iter()
         .filter(|r| r["_sdc_deleted_at"].is_string())
         .filter_map(|r| r["Id"].as_i64())
         .map(|id| id as i32)
-        .collect();
-    assert_eq!(marked, deleted);
-    assert_eq!(
-        coworker.len(),
-        ids.len(),
-        "every record that remains, and the two deleted"
-    );
+        .collect()
 }
